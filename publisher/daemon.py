@@ -1,0 +1,79 @@
+"""Process-level work: ``run --once``, ``run --dry-run`` and the long-running ``run``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from publisher import logs
+from publisher.config import Config
+from publisher.errors import ExitStatus
+
+
+def open_for_run(config: Config) -> tuple[object | None, object]:
+    """Take the SQLite lock (if SQLite), open the ledger, settle what a crash left ``sending``."""
+    from publisher.ledger import Ledger
+    from publisher.lock import LedgerLock
+
+    lock = None
+    if not config.state_is_url:
+        lock = LedgerLock(config.state)
+        lock.acquire()
+    import os
+    import socket
+
+    ledger = Ledger.open(config.state_url, worker=f"{socket.gethostname()}:{os.getpid()}")
+    return lock, ledger
+
+
+def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> ExitStatus:
+    """Reconcile, publish what is due, rebuild feeds; the exit status says how it went."""
+    from publisher.channels import build_channels
+    from publisher.posts import read_posts
+    from publisher.runner import Runner
+    from publisher.times import now_utc
+
+    lock, ledger = open_for_run(config)
+    try:
+        clock = clock or now_utc
+        if lock is not None:
+            ledger.take_over_sending(clock(), all_rows=True)  # type: ignore[attr-defined]
+        runner = Runner(config, ledger, build_channels(config), clock)  # type: ignore[arg-type]
+        report = runner.run_once(read_posts(config))
+    finally:
+        if lock is not None:
+            lock.release()  # type: ignore[attr-defined]
+    for exc in report.post_errors:
+        logs.get().error(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+    for exc in report.token_errors.values():
+        logs.get().error(f"{exc.message}; its deliveries stay pending ({exc.hint})")
+    sent = sum(1 for o in report.outcomes if o.state.value == "sent")
+    logs.get().info(f"run finished: {sent} sent, {len(report.outcomes) - sent} other outcomes")
+    return report.exit_status
+
+
+def dry_run(config: Config, now: datetime) -> list[str]:
+    """What would go out, when: the plan from now on, without network or ledger."""
+    from publisher.plan import plan, preview_state
+    from publisher.posts import read_posts
+    from publisher.times import zone
+
+    read = read_posts(config)
+    lines = [f"error: {e.message}" for e in read.errors]
+    for delivery in plan(read.posts, config, now).deliveries:
+        state = preview_state(
+            delivery, config.channels[delivery.channel].type, now, config.catch_up
+        )
+        if state == "will expire" or (delivery.due_at < now and state != "overdue"):
+            continue
+        when = "now" if state == "overdue" else (
+            f"{delivery.due_at.astimezone(zone(delivery.post.timezone)):%Y-%m-%d %H:%M %Z}")  # fmt: skip
+        lines.append(f"would send {when}: {delivery.id}")
+    return lines
+
+
+def serve(config: Config) -> ExitStatus:
+    """The long-running daemon (see ``publisher.scheduler``)."""
+    from publisher.scheduler import serve as run_daemon
+
+    return run_daemon(config)

@@ -1,0 +1,497 @@
+"""The ledger on SQLAlchemy Core: the source of truth for every delivery's state.
+
+SQLite by default (one file, created on first use), PostgreSQL for several workers.  Schema
+changes are an ordered list of migrations.  Rows are never deleted; every state change is
+also appended to ``history``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from publisher.errors import LedgerError
+from publisher.models import EDITABLE, LedgerRow, Receipt, State
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the database, the same on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _delivery_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("id", sa.String(1000), primary_key=True),
+        sa.Column("post", sa.String(800), nullable=False),
+        sa.Column("language", sa.String(20), nullable=False),
+        sa.Column("channel", sa.String(100), nullable=False, index=True),
+        sa.Column("kind", sa.String(50), nullable=False),
+        sa.Column("source", sa.Text, nullable=False, default=""),
+        sa.Column("due_at", UTCDateTime, nullable=False, index=True),
+        sa.Column("expires_at", UTCDateTime),
+        sa.Column("catch_up_from", UTCDateTime),
+        sa.Column("state", sa.String(20), nullable=False, index=True),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("next_attempt_at", UTCDateTime),
+        sa.Column("lease_until", UTCDateTime),
+        sa.Column("worker", sa.String(200)),
+        sa.Column("first_attempt_at", UTCDateTime),
+        sa.Column("sent_at", UTCDateTime),
+        sa.Column("remote_id", sa.Text),
+        sa.Column("remote_url", sa.Text),
+        sa.Column("error", sa.Text),
+        sa.Column("content_hash", sa.String(64), nullable=False, default=""),
+        sa.Column("sent_hash", sa.String(64)),
+        sa.Column("changed", sa.Boolean, nullable=False, default=False),
+        sa.Column("was_uncertain", sa.Boolean, nullable=False, default=False),
+        sa.Column("payload", sa.Text),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+    ]
+
+
+def _history_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("delivery_id", sa.String(1000), nullable=False, index=True),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("detail", sa.Text),
+        sa.Column("worker", sa.String(200)),
+    ]
+
+
+metadata = sa.MetaData()
+deliveries = sa.Table("deliveries", metadata, *_delivery_columns())
+history = sa.Table("history", metadata, *_history_columns())
+migrations_table = sa.Table(
+    "migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+
+def _migration_1(conn: Connection) -> None:
+    """The first schema: deliveries and their history (tables built from v1 column lists)."""
+    v1 = sa.MetaData()
+    sa.Table("deliveries", v1, *_delivery_columns())
+    sa.Table("history", v1, *_history_columns())
+    v1.create_all(conn)
+
+
+#: Ordered; append only.  Each runs once, in its own transaction, recorded in ``migrations``.
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1]
+
+_COLUMNS = [c.name for c in deliveries.columns]
+
+
+def _row(record: Mapping[str, Any]) -> LedgerRow:
+    payload = record["payload"]
+    return LedgerRow(
+        id=record["id"],
+        post=record["post"],
+        language=record["language"],
+        channel=record["channel"],
+        kind=record["kind"],
+        due_at=record["due_at"],
+        state=State(record["state"]),
+        attempts=record["attempts"],
+        remote_id=record["remote_id"],
+        remote_url=record["remote_url"],
+        error=record["error"],
+        changed=bool(record["changed"]),
+        source=record["source"],
+        expires_at=record["expires_at"],
+        next_attempt_at=record["next_attempt_at"],
+        first_attempt_at=record["first_attempt_at"],
+        sent_at=record["sent_at"],
+        updated_at=record["updated_at"],
+        payload=json.loads(payload) if payload else None,
+        content_hash=record["content_hash"],
+        was_uncertain=bool(record["was_uncertain"]),
+        catch_up_from=record["catch_up_from"],
+    )
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine; on SQLite every write transaction starts ``BEGIN IMMEDIATE`` (atomic claims)."""
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+    path = url.removeprefix("sqlite:///")
+    if read_only:
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        if not read_only:
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Ledger:
+    """Delivery rows and their transitions; every write is one short transaction."""
+
+    def __init__(self, engine: Engine, worker: str = "") -> None:
+        self.engine = engine
+        self.worker = worker
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, worker: str = "") -> Ledger:
+        """Open (creating an SQLite file and its folder if needed) and migrate."""
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            ledger = cls(make_engine(url), worker)
+            ledger.migrate()
+        except sa.exc.OperationalError as exc:
+            raise LedgerError(
+                f"cannot open the ledger: {_safe_db_error(exc)}",
+                "check [publisher].state and that the database is reachable",
+            ) from None
+        return ledger
+
+    @classmethod
+    def open_read_only(cls, url: str) -> Ledger | None:
+        """For preview: the existing ledger, never created or changed; None if there is none."""
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if not path.exists():
+                return None
+            return cls(make_engine(url, read_only=True))
+        try:
+            ledger = cls(make_engine(url))
+            with ledger.engine.connect() as conn:
+                if not sa.inspect(conn).has_table("deliveries"):
+                    return None
+            return ledger
+        except sa.exc.OperationalError:
+            return None
+
+    def migrate(self) -> None:
+        with self.engine.begin() as conn:
+            migrations_table.create(conn, checkfirst=True)
+            done = {r[0] for r in conn.execute(sa.select(migrations_table.c.version))}
+        for version, step in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            with self.engine.begin() as conn:
+                step(conn)
+                conn.execute(
+                    migrations_table.insert().values(version=version, applied_at=datetime.now(UTC))
+                )
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(migrations_table.c.version))).scalar() or 0
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def db_now(self, fallback: datetime) -> datetime:
+        """The database's clock when several workers share it (PostgreSQL), else ``fallback``."""
+        if self.is_sqlite:
+            return fallback
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.text("SELECT now()")).scalar_one()
+        return value.astimezone(UTC)
+
+    # -- reading -----------------------------------------------------------------------
+    def rows(
+        self,
+        *,
+        states: Iterable[State] | None = None,
+        ids: Iterable[str] | None = None,
+        channel: str | None = None,
+        changed_since: datetime | None = None,
+    ) -> list[LedgerRow]:
+        query = sa.select(deliveries).order_by(deliveries.c.due_at, deliveries.c.id)
+        clauses = []
+        if states is not None:
+            clauses.append(deliveries.c.state.in_([s.value for s in states]))
+        if ids is not None:
+            clauses.append(deliveries.c.id.in_(list(ids)))
+        if channel is not None:
+            clauses.append(deliveries.c.channel == channel)
+        if changed_since is not None:
+            clauses.append(deliveries.c.updated_at >= changed_since)
+        if clauses:
+            query = query.where(sa.or_(*clauses) if changed_since and states else sa.and_(*clauses))
+        with self.engine.connect() as conn:
+            return [_row(r._mapping) for r in conn.execute(query)]
+
+    def get(self, delivery_id: str) -> LedgerRow | None:
+        found = self.rows(ids=[delivery_id])
+        return found[0] if found else None
+
+    def history(self, delivery_id: str) -> list[tuple[datetime, str, str | None]]:
+        query = (
+            sa.select(history.c.at, history.c.state, history.c.detail)
+            .where(history.c.delivery_id == delivery_id)
+            .order_by(history.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return [(r.at, r.state, r.detail) for r in conn.execute(query)]
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """The earliest time at which some delivery becomes claimable."""
+        ready = sa.func.coalesce(deliveries.c.next_attempt_at, deliveries.c.due_at)
+        query = sa.select(sa.func.min(sa.case((ready > deliveries.c.due_at, ready),
+                                               else_=deliveries.c.due_at))).where(
+            deliveries.c.state.in_([s.value for s in EDITABLE])
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    # -- writing -----------------------------------------------------------------------
+    def _log(self, conn: Connection, ids: Iterable[str], state: str, detail: str | None,
+             now: datetime) -> None:  # fmt: skip
+        rows = [
+            {"delivery_id": i, "at": now, "state": state, "detail": detail, "worker": self.worker}
+            for i in ids
+        ]
+        if rows:
+            conn.execute(history.insert(), rows)
+
+    def _move(
+        self,
+        delivery_id: str,
+        to: State,
+        now: datetime,
+        *,
+        allowed: Iterable[State],
+        detail: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """Compare-and-set one row's state; False if it was not in an allowed state."""
+        with self._tx() as conn:
+            result = conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id)
+                .where(deliveries.c.state.in_([s.value for s in allowed]))
+                .values(state=to.value, updated_at=now, **values)
+            )
+            if result.rowcount != 1:
+                return False
+            self._log(conn, [delivery_id], to.value, detail, now)
+            return True
+
+    def sync(self, planned: Iterable[Mapping[str, Any]], now: datetime,
+             keep_sources: frozenset[str] = frozenset()) -> dict[str, int]:  # fmt: skip
+        """Bring the ledger in line with the current plan; see ``publisher.sync``."""
+        from publisher.sync import sync_rows
+
+        return sync_rows(self, planned, now, keep_sources)
+
+    def claim(self, now: datetime, lease: timedelta, *, limit: int = 1,
+              channel: str | None = None) -> list[LedgerRow]:  # fmt: skip
+        """Atomically take up to ``limit`` due deliveries for this worker, with a lease."""
+        ready = sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+        pick = (
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.state.in_([s.value for s in EDITABLE]))
+            .where(deliveries.c.due_at <= now)
+            .where(ready)
+            .order_by(deliveries.c.due_at, deliveries.c.id)
+            .limit(limit)
+        )
+        if channel is not None:
+            pick = pick.where(deliveries.c.channel == channel)
+        if not self.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        with self._tx() as conn:
+            ids = [r[0] for r in conn.execute(pick)]
+            if not ids:
+                return []
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(ids))
+                .where(deliveries.c.state.in_([s.value for s in EDITABLE]))
+                .values(
+                    state=State.SENDING.value,
+                    lease_until=now + lease,
+                    worker=self.worker,
+                    attempts=deliveries.c.attempts + 1,
+                    first_attempt_at=sa.func.coalesce(deliveries.c.first_attempt_at, now),
+                    updated_at=now,
+                )
+            )
+            self._log(conn, ids, State.SENDING.value, None, now)
+            claimed = conn.execute(sa.select(deliveries).where(deliveries.c.id.in_(ids)))
+            return [_row(r._mapping) for r in claimed]
+
+    def renew(self, ids: Iterable[str], until: datetime) -> None:
+        """Extend the lease of deliveries this worker is still sending."""
+        with self._tx() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(list(ids)))
+                .where(deliveries.c.state == State.SENDING.value)
+                .where(deliveries.c.worker == self.worker)
+                .values(lease_until=until)
+            )
+
+    def take_over_sending(self, now: datetime, *, all_rows: bool) -> list[str]:
+        """Mark ``sending`` rows ``uncertain``: all (SQLite lock holder) or those whose lease ran out."""
+        query = sa.select(deliveries.c.id).where(deliveries.c.state == State.SENDING.value)
+        if not all_rows:
+            query = query.where(deliveries.c.lease_until < now)
+        with self._tx() as conn:
+            ids = [r[0] for r in conn.execute(query)]
+            if ids:
+                conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(ids))
+                    .where(deliveries.c.state == State.SENDING.value)
+                    .values(state=State.UNCERTAIN.value, was_uncertain=True, updated_at=now,
+                            error="the process died or its lease ran out while sending")
+                )  # fmt: skip
+                self._log(conn, ids, State.UNCERTAIN.value, "interrupted while sending", now)
+        return ids
+
+    def mark_sent(self, delivery_id: str, receipt: Receipt, now: datetime,
+                  payload: Mapping[str, Any] | None = None, detail: str | None = None) -> bool:  # fmt: skip
+        return self._move(
+            delivery_id, State.SENT, now,
+            allowed=(State.SENDING, State.UNCERTAIN),
+            detail=detail or receipt.remote_url or receipt.remote_id,
+            remote_id=receipt.remote_id, remote_url=receipt.remote_url, sent_at=now,
+            error=None, lease_until=None, changed=False,
+            sent_hash=deliveries.c.content_hash,
+            payload=json.dumps(payload, sort_keys=True) if payload is not None else None,
+        )  # fmt: skip
+
+    def mark_retrying(self, delivery_id: str, error: str, at: datetime, now: datetime) -> bool:
+        return self._move(
+            delivery_id, State.RETRYING, now,
+            allowed=(State.SENDING, State.UNCERTAIN), detail=error,
+            error=error, next_attempt_at=at, lease_until=None,
+        )  # fmt: skip
+
+    def mark_failed(self, delivery_id: str, error: str, now: datetime) -> bool:
+        return self._move(
+            delivery_id, State.FAILED, now,
+            allowed=(State.SENDING, State.UNCERTAIN, State.PENDING, State.RETRYING),
+            detail=error, error=error, lease_until=None,
+        )  # fmt: skip
+
+    def mark_uncertain(self, delivery_id: str, error: str, now: datetime) -> bool:
+        return self._move(
+            delivery_id, State.UNCERTAIN, now, allowed=(State.SENDING,), detail=error,
+            error=error, was_uncertain=True, lease_until=None,
+        )  # fmt: skip
+
+    def mark_expired(self, delivery_id: str, reason: str, now: datetime) -> bool:
+        return self._move(
+            delivery_id, State.EXPIRED, now,
+            allowed=(State.PENDING, State.RETRYING, State.SENDING), detail=reason, error=reason,
+            lease_until=None,
+        )  # fmt: skip
+
+    def release(self, delivery_id: str, reason: str, now: datetime) -> bool:
+        """Give a claimed delivery back untouched (e.g. its token is unset): it stays pending."""
+        return self._move(
+            delivery_id, State.PENDING, now, allowed=(State.SENDING,), detail=reason,
+            error=reason, lease_until=None, attempts=deliveries.c.attempts - 1,
+        )  # fmt: skip
+
+    def retry(self, ids: Iterable[str] | None, now: datetime) -> list[str]:
+        """Failed -> pending with a fresh catch-up clock (all failed ones when ``ids`` is None)."""
+        with self._tx() as conn:
+            query = sa.select(deliveries.c.id).where(deliveries.c.state == State.FAILED.value)
+            if ids is not None:
+                query = query.where(deliveries.c.id.in_(list(ids)))
+            found = [r[0] for r in conn.execute(query)]
+            if found:
+                conn.execute(
+                    deliveries.update().where(deliveries.c.id.in_(found)).values(
+                        state=State.PENDING.value, attempts=0, next_attempt_at=None,
+                        catch_up_from=now, updated_at=now, error=None,
+                    )
+                )  # fmt: skip
+                self._log(conn, found, State.PENDING.value, "retry requested", now)
+        return found
+
+    def resolve(self, delivery_id: str, now: datetime, *, sent_url: str | None) -> bool:
+        """Settle an uncertain delivery by hand: sent (with its URL) or not sent (pending)."""
+        if sent_url is not None:
+            receipt = Receipt(remote_id=sent_url, remote_url=sent_url)
+            return self.mark_sent(delivery_id, receipt, now, detail=f"resolved by hand: {sent_url}")
+        return self._move(
+            delivery_id, State.PENDING, now, allowed=(State.UNCERTAIN,),
+            detail="resolved by hand: not sent", error=None, next_attempt_at=None,
+            catch_up_from=now,
+        )  # fmt: skip
+
+    def sent_payloads(self, channel: str, limit: int) -> list[tuple[LedgerRow, Mapping[str, Any]]]:
+        """The newest sent deliveries of a channel with the payload each was sent with."""
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == State.SENT.value)
+            .where(deliveries.c.payload.is_not(None))
+            .order_by(deliveries.c.due_at.desc(), deliveries.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = [_row(r._mapping) for r in conn.execute(query)]
+        return [(r, r.payload) for r in rows if r.payload is not None]
+
+    def sent_count_since(self, channel: str, since: datetime) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(deliveries)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == State.SENT.value)
+            .where(deliveries.c.sent_at >= since)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+
+def _safe_db_error(exc: Exception) -> str:
+    """A database error without the connection URL (which may hold a password)."""
+    text = str(getattr(exc, "orig", exc)).splitlines()[0]
+    import re
+
+    return re.sub(r"://[^@\s]+@", "://***@", text)
+
+
+COLUMNS = _COLUMNS

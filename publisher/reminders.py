@@ -1,0 +1,107 @@
+"""Reminder sentences per language and offset, with dates formatted by Babel for the language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from publisher.durations import parse_duration, to_timedelta
+from publisher.models import Post
+
+#: Built-in wording: an exact offset, else "hours" for s/m/h offsets, else "default".
+#: Each offset gets a different sentence, since LinkedIn rejects a repeated text.
+BUILT_IN: dict[str, dict[str, str]] = {
+    "en": {
+        "30d": "Save the date: {title}, {date} in {location}. One month to go!",
+        "7d": "Next week: {title}, {date} in {location}.",
+        "1d": "Tomorrow: {title} starts at {time} in {location}.",
+        "hours": "Starting {when}: {title}, {time} in {location}.",
+        "default": "Reminder: {title}, {date} in {location} ({when}).",
+    },
+    "it": {
+        "30d": "Save the date: {title}, {date} a {location}. Manca un mese!",
+        "7d": "La prossima settimana: {title}, {date} a {location}.",
+        "1d": "Domani: {title}, inizio alle {time} a {location}.",
+        "hours": "Si comincia {when}: {title}, alle {time} a {location}.",
+        "default": "Promemoria: {title}, {date} a {location} ({when}).",
+    },
+    "de": {
+        "30d": "Save the date: {title} am {date} in {location}. Noch ein Monat!",
+        "7d": "Nächste Woche: {title} am {date} in {location}.",
+        "1d": "Morgen: {title}, Beginn um {time} Uhr in {location}.",
+        "hours": "Es geht los {when}: {title}, um {time} Uhr in {location}.",
+        "default": "Erinnerung: {title} am {date} in {location} ({when}).",
+    },
+    "nl": {
+        "30d": "Save the date: {title} op {date} in {location}. Nog een maand!",
+        "7d": "Volgende week: {title} op {date} in {location}.",
+        "1d": "Morgen: {title}, vanaf {time} in {location}.",
+        "hours": "Het begint {when}: {title}, om {time} in {location}.",
+        "default": "Herinnering: {title} op {date} in {location} ({when}).",
+    },
+}
+PLACEHOLDERS = ("title", "date", "time", "location", "link", "when")
+
+
+def template_for(
+    language: str, offset: str, custom: Mapping[str, Mapping[str, str]]
+) -> tuple[str, bool]:
+    """The template for an offset, and whether it is in the language (else English wording)."""
+    _, unit = parse_duration(offset)
+    category = "hours" if unit in ("s", "m", "h") else "default"
+    base = language.split("-")[0]
+    for lang in (language, base):
+        own = custom.get(lang, {})
+        if offset in own:
+            return own[offset], True
+        if offset in BUILT_IN.get(lang, {}):
+            return BUILT_IN[lang][offset], True
+        if "default" in own:
+            return own["default"], True
+        if lang in BUILT_IN:
+            return BUILT_IN[lang][category], True
+    return BUILT_IN["en"].get(offset, BUILT_IN["en"][category]), False
+
+
+def babel_locale(language: str) -> str:
+    """``pt-BR`` -> ``pt_BR``, the form Babel wants."""
+    return language.replace("-", "_")
+
+
+def reminder_text(
+    post: Post, offset: str, custom: Mapping[str, Mapping[str, str]]
+) -> tuple[str, list[str]]:
+    """The reminder sentence for a post's event; warnings for missing wording or bad templates."""
+    from babel import Locale, UnknownLocaleError
+    from babel.dates import format_date, format_time, format_timedelta
+
+    assert post.event is not None
+    warnings: list[str] = []
+    template, native = template_for(post.language, offset, custom)
+    if not native:
+        warnings.append(
+            f"no reminder wording for language {post.language!r}; using English "
+            f"(add [reminders.templates.{post.language}] to the config)"
+        )
+    locale = babel_locale(post.language)
+    try:
+        Locale.parse(locale)
+    except (ValueError, UnknownLocaleError):
+        warnings.append(f"Babel has no locale {locale!r}; dates are in English")
+        locale = "en"
+    start = post.event.start
+    values = {
+        "title": post.title,
+        "date": format_date(start.date(), format="long", locale=locale),
+        "time": format_time(start.timetz(), format="short", locale=locale),
+        "location": post.event.location or post.event.online_url or "online",
+        "link": post.link,
+        "when": format_timedelta(to_timedelta(offset), add_direction=True, locale=locale),
+    }
+    try:
+        return template.format(**values), warnings
+    except (KeyError, IndexError, ValueError) as exc:
+        warnings.append(
+            f"reminder template for {post.language}/{offset} is broken ({exc!r}); "
+            f"placeholders are {{{'} {'.join(PLACEHOLDERS)}}}"
+        )
+        return BUILT_IN["en"]["default"].format(**values), warnings

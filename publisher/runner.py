@@ -1,0 +1,304 @@
+"""One pass of work: sync the plan, reconcile uncertain sends, publish what is due, rebuild feeds.
+
+Each delivery's failure is recorded and never stops the rest.  Channels are served
+concurrently, each channel's deliveries one after another.  ``run --once`` is one pass; the
+daemon calls the same pass whenever it wakes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from publisher import logs
+from publisher.channels.base import Channel, Feed, read_token
+from publisher.config import Config
+from publisher.errors import ChannelError, ExitStatus, PostError, TokenMissing
+from publisher.ledger import Ledger
+from publisher.models import Delivery, Draft, LedgerRow, Receipt, State
+from publisher.plan import Plan, expiry_reason, plan
+from publisher.posts import ReadResult
+from publisher.sync import planned_row
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt or reconcile ended in."""
+
+    id: str
+    channel: str
+    state: State
+    detail: str | None = None
+
+
+@dataclass
+class RunReport:
+    """Everything one pass did, for the CLI's output and exit code."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    token_errors: dict[str, TokenMissing] = field(default_factory=dict)
+    post_errors: list[PostError] = field(default_factory=list)
+    feeds_written: list[str] = field(default_factory=list)
+    sync_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        if self.token_errors or self.post_errors:
+            return ExitStatus.BAD_INPUT
+        if any(o.state in (State.FAILED, State.UNCERTAIN) for o in self.outcomes):
+            return ExitStatus.DELIVERY_FAILED
+        return ExitStatus.OK
+
+
+Notifier = Callable[[Outcome], None]
+
+
+class Runner:
+    """Claims, sends and records deliveries against one ledger."""
+
+    def __init__(
+        self,
+        config: Config,
+        ledger: Ledger,
+        channels: Mapping[str, Channel],
+        clock: Callable[[], datetime],
+        *,
+        environ: Mapping[str, str] | None = None,
+        notify: Notifier | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.channels = dict(channels)
+        self.clock = clock
+        self.environ = os.environ if environ is None else environ
+        self.notify = notify
+        self.rng = rng or random.Random()
+        self.plan = Plan()
+        self._deliveries: dict[str, Delivery] = {}
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        return self.ledger.db_now(self.clock())
+
+    # -- the pass ------------------------------------------------------------------
+    def sync(self, read: ReadResult, report: RunReport | None = None) -> dict[str, int]:
+        """Plan the posts and bring the ledger in line; bad files keep their rows."""
+        now = self.now()
+        self.plan = plan(read.posts, self.config, now)
+        self._deliveries = self.plan.by_id()
+        rows = [planned_row(d, self.config.channels[d.channel]) for d in self.plan.deliveries]
+        keep = frozenset(e.path for e in read.errors)
+        counts = self.ledger.sync(rows, now, keep)
+        if report is not None:
+            report.sync_counts = counts
+            report.post_errors.extend(read.errors)
+        return counts
+
+    def run_once(self, read: ReadResult) -> RunReport:
+        report = RunReport()
+        self.sync(read, report)
+        self.reconcile(report)
+        self.send_due(report)
+        self.rebuild_feeds(report)
+        return report
+
+    # -- reconcile -----------------------------------------------------------------
+    def reconcile(self, report: RunReport) -> None:
+        """Look for the posts that uncertain sends may have created, before any retry."""
+        now = self.now()
+        self.ledger.take_over_sending(now, all_rows=False)
+        for row in self.ledger.rows(states=[State.UNCERTAIN]):
+            channel = self.channels.get(row.channel)
+            delivery = self._deliveries.get(row.id)
+            if channel is None or delivery is None:
+                continue
+            if not self._token_ok(channel, report):
+                continue
+            draft = channel.render(delivery)
+            since = (row.first_attempt_at or row.due_at) - timedelta(minutes=10)
+            try:
+                found = channel.find(draft, since)
+            except ChannelError as exc:
+                logs.get().warning(f"cannot reconcile {row.id} yet: {exc}")
+                continue
+            self._settle_lookup(row, draft, found, report, "found on reconcile")
+
+    def _settle_lookup(self, row: LedgerRow, draft: Draft, found: Receipt | None,
+                       report: RunReport, how: str) -> None:  # fmt: skip
+        now = self.now()
+        if found is not None:
+            if self.ledger.mark_sent(row.id, found, now, draft.payload, detail=how):
+                self._record(report, Outcome(row.id, row.channel, State.SENT, found.remote_url))
+        elif row.attempts >= self.config.max_attempts:
+            message = f"not found after an uncertain send, and {row.attempts} attempts made"
+            if self.ledger.mark_failed(row.id, message, now):
+                self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
+        elif self.ledger.mark_retrying(row.id, "not found after an uncertain send", now, now):
+            logs.state_change(row.id, row.channel, State.RETRYING.value, "not found; retrying")
+
+    # -- sending -------------------------------------------------------------------
+    def send_due(self, report: RunReport) -> None:
+        """Serve every channel concurrently; each channel's deliveries one after another."""
+        names = list(self.channels)
+        if not names:
+            return
+        stop = threading.Event()
+        keeper = threading.Thread(target=self._keep_leases, args=(stop,), daemon=True)
+        keeper.start()
+        try:
+            with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="channel") as pool:
+                for future in [pool.submit(self._serve_channel, n, report) for n in names]:
+                    future.result()
+        finally:
+            stop.set()
+            keeper.join()
+
+    def _keep_leases(self, stop: threading.Event) -> None:
+        interval = max(1.0, self.config.lease.total_seconds() / 3)
+        while not stop.wait(interval):
+            self.renew_leases()
+
+    def _serve_channel(self, name: str, report: RunReport) -> None:
+        channel = self.channels[name]
+        cap = channel.config.max_per_hour
+        skipped: set[str] = set()
+        while True:
+            now = self.now()
+            if cap and self.ledger.sent_count_since(name, now - timedelta(hours=1)) >= cap:
+                logs.get().info(f"channel {name}: {cap} posts in the last hour; the rest waits")
+                return
+            claimed = self.ledger.claim(now, self.config.lease, limit=1, channel=name)
+            if not claimed:
+                return
+            row = claimed[0]
+            if row.id in skipped:
+                self.ledger.release(row.id, "waiting", now)
+                return
+            if not self._send(row, channel, report):
+                skipped.add(row.id)
+
+    def _send(self, row: LedgerRow, channel: Channel, report: RunReport) -> bool:
+        """Attempt one claimed delivery; False if it was handed back untouched."""
+        now = self.now()
+        delivery = self._deliveries.get(row.id)
+        if delivery is None:
+            self.ledger.release(row.id, "its post file currently has errors", now)
+            return False
+        start = max(row.due_at, row.catch_up_from or row.due_at)
+        reason = expiry_reason(
+            start, row.expires_at, now, self.config.catch_up,
+            is_reminder=delivery.is_reminder, honours_catch_up=channel.config.type != "rss",
+        )  # fmt: skip
+        if reason:
+            if self.ledger.mark_expired(row.id, reason, now):
+                self._record(report, Outcome(row.id, row.channel, State.EXPIRED, reason))
+            return True
+        if not self._token_ok(channel, report):
+            self.ledger.release(row.id, f"{channel.config.token_env} is not set", now)
+            return False
+        draft = channel.render(delivery)
+        if draft.errors:
+            message = "; ".join(draft.errors)
+            if self.ledger.mark_failed(row.id, message, now):
+                self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
+            return True
+        self._hold(row.id)
+        try:
+            receipt = channel.publish(draft)
+        except ChannelError as exc:
+            self._failed_attempt(row, channel, draft, exc, report)
+            return True
+        finally:
+            self._unhold(row.id)
+        if self.ledger.mark_sent(row.id, receipt, self.now(), draft.payload):
+            self._record(report, Outcome(row.id, row.channel, State.SENT, receipt.remote_url))
+        return True
+
+    def _failed_attempt(self, row: LedgerRow, channel: Channel, draft: Draft,
+                        exc: ChannelError, report: RunReport) -> None:  # fmt: skip
+        now = self.now()
+        message = str(exc)
+        if exc.uncertain:
+            if self.ledger.mark_uncertain(row.id, message, now):
+                self._record(report, Outcome(row.id, row.channel, State.UNCERTAIN, message))
+            return
+        if exc.duplicate and row.was_uncertain:
+            since = (row.first_attempt_at or row.due_at) - timedelta(minutes=10)
+            try:
+                found = channel.find(draft, since)
+            except ChannelError:
+                found = None
+            if found is not None:
+                self._settle_lookup(row, draft, found, report, "duplicate of our own earlier send")
+                return
+        if exc.retry and row.attempts < self.config.max_attempts:
+            at = now + self.backoff(row.attempts, exc.retry_after)
+            if self.ledger.mark_retrying(row.id, message, at, now):
+                logs.state_change(row.id, row.channel, State.RETRYING.value,
+                                  f"{message}; next attempt {at:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+            return
+        if exc.retry:
+            message = f"{message} (gave up after {row.attempts} attempts: max_attempts)"
+        if self.ledger.mark_failed(row.id, message, now):
+            self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
+
+    def backoff(self, attempts: int, hint: float | None) -> timedelta:
+        """Exponential backoff with jitter, never shorter than the service's own hint."""
+        base = self.config.retry_backoff.total_seconds() * (2 ** max(0, attempts - 1))
+        delay = min(base * (0.5 + self.rng.random()), MAX_BACKOFF.total_seconds())
+        if hint is not None:
+            delay = max(delay, hint)
+        return timedelta(seconds=delay)
+
+    # -- feeds ---------------------------------------------------------------------
+    def rebuild_feeds(self, report: RunReport) -> None:
+        for name, channel in self.channels.items():
+            if isinstance(channel, Feed):
+                limit = int(channel.config.options.get("max_items", 50))
+                items = [payload for _, payload in self.ledger.sent_payloads(name, limit)]
+                if channel.rebuild(items):
+                    report.feeds_written.append(name)
+                    logs.get().info(f"feed {name} written: {len(items)} items")
+
+    # -- helpers -------------------------------------------------------------------
+    def _token_ok(self, channel: Channel, report: RunReport) -> bool:
+        if not channel.config.token_env:
+            return True
+        try:
+            read_token(channel.config, self.environ)
+            return True
+        except TokenMissing as exc:
+            with self._lock:
+                report.token_errors.setdefault(channel.name, exc)
+            return False
+
+    def _record(self, report: RunReport, outcome: Outcome) -> None:
+        logs.state_change(outcome.id, outcome.channel, outcome.state.value, outcome.detail)
+        with self._lock:
+            report.outcomes.append(outcome)
+        if self.notify is not None and outcome.state in (State.FAILED, State.UNCERTAIN):
+            self.notify(outcome)
+
+    def _hold(self, delivery_id: str) -> None:
+        with self._lock:
+            self._in_flight.add(delivery_id)
+
+    def _unhold(self, delivery_id: str) -> None:
+        with self._lock:
+            self._in_flight.discard(delivery_id)
+
+    def renew_leases(self) -> None:
+        """Called periodically while sends run, so a slow call never loses its lease."""
+        with self._lock:
+            ids = list(self._in_flight)
+        if ids:
+            self.ledger.renew(ids, self.now() + self.config.lease)

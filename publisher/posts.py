@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from publisher.config import LANGUAGE, Config
+from publisher.config import CHANNEL_TYPE_KEYS, LANGUAGE, Config
 from publisher.durations import parse_duration
 from publisher.errors import PostError
 from publisher.models import Event, Override, Post
@@ -70,6 +70,9 @@ class _Ctx:
                     break
                 continue
             if in_table and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+                return number
+        for number, line in enumerate(self.lines, start=2):
+            if line.strip() == f"[{key}]":
                 return number
         return None
 
@@ -217,15 +220,18 @@ def _overrides(ctx: _Ctx, tables: Mapping[str, Any], path: Path, tz: str, config
     out: dict[str, Override] = {}
     for name, data in tables.items():
         channel = config.channels.get(name) or types.get(name)
-        if channel is None:
-            known = ", ".join(sorted(set(config.channels) | set(types))) or "(none configured)"
-            raise ctx.fail(name, "unknown key or channel", f"channels and types: {known}")
+        kind = channel.type if channel is not None else name
+        if kind not in CHANNEL_TYPE_KEYS:
+            known = ", ".join(sorted(set(config.channels) | set(CHANNEL_TYPE_KEYS)))
+            raise ctx.fail(name, "unknown key or channel",
+                           f"front-matter keys: {', '.join(sorted(TOP_KEYS))}; "
+                           f"override tables: {known}")  # fmt: skip
         if not isinstance(data, dict):
             raise ctx.fail(name, f"expected a table [{name}]", f"write [{name}] and text = ...")
-        allowed = RSS_OVERRIDE_KEYS if channel.type == "rss" else OVERRIDE_KEYS
+        allowed = RSS_OVERRIDE_KEYS if kind == "rss" else OVERRIDE_KEYS
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise ctx.fail(unknown[0], f"not an override key for a {channel.type} channel",
+            raise ctx.fail(unknown[0], f"not an override key for a {kind} channel",
                            f"allowed: {', '.join(sorted(allowed))}", name)  # fmt: skip
         publish_at = None
         if "publish_at" in data:

@@ -53,7 +53,8 @@ def status_text(rows: list[tuple[dict[str, Any], LedgerRow]], config: Config) ->
     for data, row in rows:
         due = row.due_at.astimezone(tz)
         flag = " (changed since sent)" if row.changed else ""
-        detail = row.remote_url or row.error or ""
+        problem = row.state in (State.FAILED, State.UNCERTAIN, State.RETRYING, State.EXPIRED)
+        detail = (row.error if problem else row.remote_url) or row.error or ""
         lines.append(
             f"{data['state']:<9} {due:%Y-%m-%d %H:%M} {row.attempts:>2}x  {row.id}{flag}"
             + (f"\n          {detail}" if detail else "")

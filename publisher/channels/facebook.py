@@ -1,0 +1,350 @@
+"""Facebook Page channel: Graph API posts, Graph error classification, reconcile by text.
+
+Facebook has no idempotency key, and it sometimes answers HTTP 500 (code 2, "retry later")
+after it has created the post.  So every answer that leaves the outcome open is ``uncertain``,
+and ``find`` reads the Page's recent posts for the same text before the runner tries again.
+The Page token only ever travels in the ``Authorization`` header, never in a URL; paging
+follows the ``after`` cursor, never ``paging.next`` (a URL that carries the token).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from publisher.channels.base import (
+    Health,
+    check_expiry,
+    json_body,
+    normalize_text,
+    read_token,
+    redact,
+    scrub,
+)
+from publisher.errors import ChannelError
+from publisher.models import Draft, Receipt
+
+if TYPE_CHECKING:
+    from publisher.channels.base import Http
+    from publisher.config import ChannelConfig, Config
+    from publisher.models import Delivery
+
+log = logging.getLogger(__name__)
+
+#: Facebook's maximum length of a post's message, in characters.
+LIMIT = 63206
+#: Reconcile reads back this far before the first attempt, for clocks that disagree.
+CLOCK_SKEW = timedelta(minutes=10)
+#: Reconcile never reads more pages than this (a safety net against a cursor that loops).
+MAX_PAGES = 40
+PAGE_SIZE = 25
+PERMISSIONS = "pages_manage_posts and pages_read_engagement"
+RENEW_HINT = (
+    "create a new long-lived Page access token (README: 'Facebook: the Page access token'), "
+    "put it in {env} and update token_expires_at"
+)
+#: Graph codes that mean throttling: a later attempt will succeed.
+THROTTLED = frozenset({4, 17, 32, 613, 80001})
+#: x-app-usage gives percentages of a rolling hour and no reset time: wait this long at 100%.
+APP_USAGE_BACKOFF = 15 * 60.0
+UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
+
+
+class FacebookChannel:
+    """A Facebook Page, posted to through the Graph API with a Page access token."""
+
+    limit: int | None = LIMIT
+
+    def __init__(self, cfg: ChannelConfig, config: Config, http: Http) -> None:
+        self.name = cfg.name
+        self.config = cfg
+        self.app_config = config
+        self.http = http
+        self.page_id = str(cfg.options["page_id"])
+        self.api_url = str(cfg.options.get("api_url") or "https://graph.facebook.com").rstrip("/")
+        self.version = str(cfg.options.get("api_version") or "v26.0")
+
+    # -- render: pure -------------------------------------------------------------------
+
+    def render(self, delivery: Delivery) -> Draft:
+        """The exact request for a delivery: /feed with message and link, or /photos."""
+        from publisher.render import effective, social_text
+
+        view = effective(delivery, self.config)
+        with_photo = view.image is not None
+        text, found = social_text(
+            delivery, self.config, self.app_config, link_in_payload=not with_photo
+        )
+        warnings = list(found)
+        payload: dict[str, Any] = {"method": "POST"}
+        if view.image is not None:
+            payload["endpoint"] = self._path("/photos")
+            payload["fields"] = {"caption": text}
+            payload["files"] = {"source": _file_entry(view.image, warnings)}
+        else:
+            payload["endpoint"] = self._path("/feed")
+            payload["fields"] = {"message": text, **({"link": view.link} if view.link else {})}
+        errors = []
+        if len(text) > LIMIT:
+            errors.append(f"the text has {len(text)} characters; Facebook accepts at most {LIMIT}")
+        return Draft(
+            delivery_id=delivery.id,
+            channel=self.name,
+            payload=payload,
+            text=text,
+            image=view.image,
+            warnings=tuple(warnings),
+            errors=tuple(errors),
+        )
+
+    # -- publish --------------------------------------------------------------------------
+
+    def publish(self, draft: Draft) -> Receipt:
+        """Send the rendered payload once; the Receipt is the post id and its permalink."""
+        if draft.errors:
+            raise ChannelError(
+                f"not sent to {self.name}: " + "; ".join(draft.errors),
+                hint="shorten the text (or its [facebook] text override), then `publisher retry ID`",
+            )
+        payload = draft.payload
+        fields = {key: _form_value(value) for key, value in payload.get("fields", {}).items()}
+        files = {name: _read_file(entry) for name, entry in (payload.get("files") or {}).items()}
+        token = read_token(self.config)
+        timeout = None
+        if files:
+            connect, read = self.http.timeout
+            timeout = (connect, read * 4)
+        body = self._call(
+            str(payload.get("method", "POST")),
+            str(payload["endpoint"]),
+            token,
+            data=fields,
+            files=files or None,
+            timeout=timeout,
+        )
+        post_id = body.get("post_id") if files else body.get("id")
+        if not isinstance(post_id, str) or not post_id:
+            raise ChannelError(
+                f"Facebook accepted the post but its answer has no post id: {_short(body)}",
+                hint=UNCERTAIN_HINT,
+                uncertain=True,
+            )
+        return Receipt(remote_id=post_id, remote_url=permalink(post_id))
+
+    # -- reconcile ------------------------------------------------------------------------
+
+    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+        """Look on the Page for a post with this draft's text, created since the first try."""
+        token = read_token(self.config)
+        wanted = normalize_text(draft.text)
+        cutoff = (since if since.tzinfo else since.replace(tzinfo=UTC)) - CLOCK_SKEW
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            params = {"fields": "id,message,created_time,permalink_url", "limit": str(PAGE_SIZE)}
+            if after:
+                params["after"] = after
+            body = self._call("GET", self._path("/published_posts"), token, params=params)
+            items = [item for item in body.get("data") or [] if isinstance(item, dict)]
+            older = False
+            for item in items:
+                created = _parse_time(item.get("created_time"))
+                if created is not None and created < cutoff:
+                    older = True
+                    continue
+                if normalize_text(str(item.get("message") or "")) == wanted and item.get("id"):
+                    post_id = str(item["id"])
+                    return Receipt(remote_id=post_id, remote_url=permalink(post_id))
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if older or not items or not after or "next" not in paging:
+                return None
+        return None
+
+    # -- check --online --------------------------------------------------------------------
+
+    def check_online(self, today: date) -> Health:
+        """Prove the token reaches the Page; warn when token_expires_at is near."""
+        token = read_token(self.config)
+        body = self._call("GET", self._path(""), token, params={"fields": "id,name"})
+        summary = f"Facebook Page {body.get('name', '?')!r} (id {body.get('id', self.page_id)})"
+        return Health(summary=summary, warnings=tuple(check_expiry(self.config, today)))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _path(self, tail: str) -> str:
+        return f"/{self.version}/{self.page_id}{tail}"
+
+    def _call(self, method: str, path: str, token: str, **kwargs: Any) -> dict[str, Any]:
+        """One Graph call with the token in the header; any failure becomes a ChannelError."""
+        headers = {"Authorization": f"Bearer {token}"}
+        response = self.http.request(
+            method, self.api_url + path, secrets=[token], headers=headers, **kwargs
+        )
+        log.debug("%s %s -> HTTP %s", method, path, response.status_code)
+        body = json_body(response)
+        if response.status_code < 300 and isinstance(body, dict) and "error" not in body:
+            return body
+        raise classify(response.status_code, body, response.headers, self.config, [token])
+
+
+def permalink(post_id: str) -> str:
+    """The public URL of a Page post: ``https://www.facebook.com/{post_id}``."""
+    return f"https://www.facebook.com/{post_id}"
+
+
+def classify(
+    status: int,
+    body: Any,
+    headers: Mapping[str, str],
+    cfg: ChannelConfig,
+    secrets: Iterable[str] = (),
+) -> ChannelError:
+    """Turn a Graph error answer into a ChannelError by its ``code``, first rule that matches."""
+    secrets = tuple(secrets)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        if body is None or status >= 500 or status < 300:
+            what = "a page that is not JSON" if body is None else "no Graph error"
+            return ChannelError(
+                f"Facebook answered HTTP {status} with {what}",
+                hint=UNCERTAIN_HINT,
+                uncertain=True,
+                code=str(status),
+            )
+        return ChannelError(f"Facebook answered HTTP {status}: {_short(body, secrets)}")
+    code = _int(error.get("code"))
+    sub = _int(error.get("error_subcode"))
+    said = scrub(redact(str(error.get("message") or "no message"), secrets))
+    trace = error.get("fbtrace_id")
+    label = f"{code}/{sub}" if sub else str(code)
+    detail = f"Facebook error {label}: {said}" + (f" (fbtrace_id {trace})" if trace else "")
+    env = cfg.token_env or "the token_env variable"
+    if code in (1, 2) or status >= 500:
+        return ChannelError(detail, hint=UNCERTAIN_HINT, uncertain=True, code=label)
+    if code == 190:
+        return ChannelError(
+            f"the Facebook Page token of {cfg.name!r} must be renewed ({detail})",
+            hint=RENEW_HINT.format(env=env),
+            code=label,
+        )
+    if code == 10 or (code is not None and 200 <= code <= 299):
+        return ChannelError(
+            f"the Facebook token of {cfg.name!r} lacks a permission ({detail})",
+            hint=f"create a Page token granted {PERMISSIONS} by a Page admin and put it in {env}",
+            code=label,
+        )
+    if code in THROTTLED or error.get("is_transient") is True:
+        return ChannelError(
+            f"Facebook is throttling or briefly unavailable ({detail})",
+            hint="it will be retried later",
+            retry=True,
+            retry_after=retry_after(headers),
+            code=label,
+        )
+    if code == 506:
+        return ChannelError(
+            f"Facebook refused the post as a duplicate of an earlier one ({detail})",
+            hint="change the text; if an earlier attempt was uncertain, the post is probably there",
+            duplicate=True,
+            code=label,
+        )
+    if code == 2635:
+        return ChannelError(
+            f"Graph API version {cfg.options.get('api_version')} is no longer served ({detail})",
+            hint=f'set api_version in [channels.{cfg.name}] to a current version, e.g. "v26.0"',
+            code=label,
+        )
+    return ChannelError(detail, hint="see Facebook's message; fix the post or the Page", code=label)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait, from the Business Use Case and app usage headers, if they say."""
+    waits: list[float] = []
+    for entries in _header_json(headers, "x-business-use-case-usage").values():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            minutes = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else 0
+            if isinstance(minutes, int | float) and minutes > 0:
+                waits.append(minutes * 60.0)
+    app = _header_json(headers, "x-app-usage")
+    minutes = app.get("estimated_time_to_regain_access")
+    if isinstance(minutes, int | float) and minutes > 0:
+        waits.append(minutes * 60.0)
+    usage = [v for k, v in app.items() if k != "estimated_time_to_regain_access"]
+    if any(isinstance(value, int | float) and value >= 100 for value in usage):
+        waits.append(APP_USAGE_BACKOFF)
+    return max(waits) if waits else None
+
+
+def _header_json(headers: Mapping[str, str], name: str) -> dict[str, Any]:
+    try:
+        value = json.loads(headers.get(name) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _file_entry(image: Path, warnings: list[str]) -> dict[str, Any]:
+    """What preview shows of an upload: the path, its size and MIME type."""
+    mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+    if not mime.startswith("image/"):
+        warnings.append(f"{image.name}: {mime} is not an image type Facebook accepts")
+    try:
+        size: int | None = image.stat().st_size
+    except OSError:
+        size = None
+        warnings.append(f"image {image} does not exist (yet); publishing will fail without it")
+    return {"path": str(image), "bytes": size, "type": mime}
+
+
+def _read_file(entry: Mapping[str, Any]) -> tuple[str, bytes, str]:
+    """The bytes of an upload, read at publish time; a missing file fails before any request."""
+    path = Path(str(entry["path"]))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ChannelError(
+            f"the image {path} cannot be read ({exc.strerror or exc})",
+            hint="put the file back (or fix `image` in the post) and retry the delivery",
+        ) from None
+    return path.name, data, str(entry.get("type") or "application/octet-stream")
+
+
+def _form_value(value: Any) -> str:
+    """A form field as Graph reads it: booleans as "true"/"false"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """Graph's ``created_time`` (``2027-05-03T08:00:00+0000``) as an aware datetime."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _short(body: Any, secrets: Iterable[str] = ()) -> str:
+    text = json.dumps(body)[:200] if body is not None else "(empty)"
+    return scrub(redact(text, secrets))
+
+
+__all__ = ["FacebookChannel", "classify", "permalink", "retry_after"]

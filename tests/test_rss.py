@@ -94,8 +94,8 @@ def test_feed_html_is_sanitized_and_links_absolute(invoke, site: Site) -> None:
     assert "<script" not in content and "onclick" not in content
     assert "javascript:" not in content.replace("[bad](javascript:alert(1))", "")
     assert 'href="javascript' not in content and "<a>worse</a>" in content
-    assert 'href="https://example.org/events/2027"' in content
-    assert 'src="https://example.org/img/a.png"' in content
+    assert 'href="https://example.org/s3chem/events/2027"' in content
+    assert 'src="https://example.org/s3chem/img/a.png"' in content
 
 
 def test_feed_keeps_newest_max_items(invoke, site: Site) -> None:
@@ -129,3 +129,11 @@ def test_editing_a_sent_post_flags_it_and_does_not_repost(invoke, clock, site: S
     assert [(r["state"], r["changed"]) for r in rows] == [("sent", True)]
     content = feedparser.parse(str(site.root / "public/feed.xml")).entries[0].content[0].value
     assert "Some text." in content
+
+
+def test_plain_text_is_encoded_the_way_validators_want(invoke, site: Site) -> None:
+    site.write_post("amp.en.md", 'title = "Chemistry & <Regions>"\npublish_at = 2027-06-01T09:00:00')
+    _run(invoke, site)
+    xml = (site.root / "public/feed.xml").read_text(encoding="utf-8")
+    assert "<title>Chemistry &#x26; &#x3C;Regions&#x3E;</title>" in xml
+    assert feedparser.parse(xml).entries[0].title == "Chemistry & <Regions>"

@@ -33,8 +33,15 @@ def rfc822(value: datetime) -> str:
     return format_datetime(utc(value))
 
 
-def _summary(text: str) -> str:
-    first = text.split("\n\n", 1)[0].strip()
+def text(value: str) -> str:
+    """Plain text for RSS elements: ``&`` and ``<`` as hexadecimal references, as validators ask."""
+    return (
+        escape(value).replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;").replace("&gt;", "&#x3E;")
+    )
+
+
+def _summary(plain: str) -> str:
+    first = plain.split("\n\n", 1)[0].strip()
     if len(first) <= SUMMARY_CHARS:
         return first
     return first[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
@@ -75,8 +82,9 @@ class RssChannel:
             summary = title
         else:
             title = post.title
-            html = feed_html(post.body, opts["link"])
-            plain, warnings = markdown_text(post.body, view.link or opts["link"])
+            base = opts["link"] if opts["link"].endswith("/") else opts["link"] + "/"
+            html = feed_html(post.body, base)
+            plain, warnings = markdown_text(post.body, base)
             summary = override.summary if override.summary is not None else _summary(plain)
         payload: dict[str, Any] = {
             "guid": f"{opts['feed_url']}#{post.id}/{post.language}/{delivery.kind}",
@@ -142,9 +150,9 @@ class RssChannel:
             '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
             'xmlns:content="http://purl.org/rss/1.0/modules/content/">',
             "<channel>",
-            f"<title>{escape(opts['title'])}</title>",
+            f"<title>{text(opts['title'])}</title>",
             f"<link>{escape(opts['link'])}</link>",
-            f"<description>{escape(opts['description'] or opts['title'])}</description>",
+            f"<description>{text(opts['description'] or opts['title'])}</description>",
             f"<language>{escape(self.config.languages[0])}</language>",
             "<generator>publisher</generator>",
         ]
@@ -175,13 +183,13 @@ def _item_xml(item: Mapping[str, Any]) -> str:
     html = str(item["content_html"]).replace("]]>", "]]]]><![CDATA[>")
     lines = [
         "<item>",
-        f"<title>{escape(item['title'])}</title>",
+        f"<title>{text(item['title'])}</title>",
         f"<link>{escape(item['link'])}</link>",
         f'<guid isPermaLink="false">{escape(item["guid"])}</guid>',
         f"<pubDate>{escape(item['pub_date'])}</pubDate>",
     ]
-    lines += [f"<category>{escape(tag)}</category>" for tag in item.get("categories", ())]
-    lines.append(f"<description>{escape(item['description'])}</description>")
+    lines += [f"<category>{text(tag)}</category>" for tag in item.get("categories", ())]
+    lines.append(f"<description>{text(item['description'])}</description>")
     lines.append(f"<content:encoded><![CDATA[{html}]]></content:encoded>")
     enclosure = item.get("enclosure")
     if enclosure:

@@ -1,0 +1,423 @@
+"""LinkedIn organization Page: the Posts API (``/rest/posts``) over the shared HTTP session.
+
+Text and link posts are one ``POST /rest/posts``; an image is uploaded first (initializeUpload,
+``PUT`` of the bytes, wait until ``AVAILABLE``) and used as the article thumbnail or as the post's
+media.  The commentary is escaped in LinkedIn's little format (see ``little``).  Errors become
+``ChannelError`` with a hint an operator can act on; the token only ever travels in the
+``Authorization`` header and is redacted from anything that could be shown.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from publisher.channels.base import Health, check_expiry, json_body, read_token, redact, scrub
+from publisher.channels.little import commentary, plain
+from publisher.errors import ChannelError
+from publisher.models import Draft, Receipt
+
+if TYPE_CHECKING:
+    import requests
+
+    from publisher.channels.base import Http
+    from publisher.config import ChannelConfig, Config
+    from publisher.models import Delivery, Post
+
+LIMIT = 3000
+POSTS = "/rest/posts"
+IMAGE_URN = "<image URN, filled in after the upload>"
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif"}
+UPLOAD_TIMEOUT = (5.0, 120.0)
+FIND_PAGE = 50
+#: Reconcile also accepts posts this much older than the first attempt (clocks disagree).
+CLOCK_SKEW = timedelta(minutes=10)
+TOKEN_HINT = (
+    "LinkedIn access tokens last 60 days: create a new one with w_organization_social and "
+    "r_organization_social (README, 'LinkedIn'), put it in ${env}, and update token_expires_at"
+)
+ROLE_HINT = (
+    "the token needs w_organization_social (and r_organization_social to reconcile), and its "
+    "member must be an ADMINISTRATOR or CONTENT_ADMINISTRATOR of the Page {author}"
+)
+VERSION_HINT = (
+    "set api_version in [channels.{name}] to a current YYYYMM version (LinkedIn keeps about "
+    "the last 12 months active)"
+)
+RETRY_HINT = "nothing was posted; it will be retried"
+UNCERTAIN_HINT = "the post may exist; it will be looked for before any retry"
+PROTOCOL = {"X-Restli-Protocol-Version": "2.0.0"}
+_DUPLICATE_OF = re.compile(r"urn:li:(?:share|ugcPost|post):[A-Za-z0-9_-]+")
+
+
+class LinkedInChannel:
+    """Posts to one LinkedIn organization Page as ``urn:li:organization:{organization_id}``."""
+
+    limit: int | None = LIMIT
+
+    def __init__(
+        self,
+        cfg: ChannelConfig,
+        config: Config,
+        http: Http,
+        *,
+        poll_interval: float = 2.0,
+        poll_attempts: int = 30,
+        poll_timeout: float = 120.0,
+    ) -> None:
+        self.name = cfg.name
+        self.config = cfg
+        self.settings = config
+        self.http = http
+        self.poll_interval, self.poll_attempts, self.poll_timeout = (
+            poll_interval, poll_attempts, poll_timeout)  # fmt: skip
+        self.api_url: str = cfg.options["api_url"]
+        self.version: str = cfg.options["api_version"]
+        self.author = f"urn:li:organization:{cfg.options['organization_id']}"
+        self._duplicate_of: str | None = None
+
+    # -- render ---------------------------------------------------------------------------
+
+    def render(self, delivery: Delivery) -> Draft:
+        """The exact request for a delivery; pure (reads only the image's size), no token."""
+        from publisher.render import effective
+
+        view = effective(delivery, self.config)
+        text, warnings = commentary(
+            delivery, self.config, self.settings, link_in_payload=bool(view.link)
+        )
+        errors: list[str] = []
+        if len(text) > LIMIT:
+            errors.append(
+                f"{delivery.id}: the text for LinkedIn channel {self.name!r} is {len(text)} "
+                f"characters after escaping, over LinkedIn's limit of {LIMIT}; shorten it "
+                f"(or give it a [{self.config.type}] text override)"
+            )
+        image = _image_info(view.image, view.image_alt, delivery.id, errors) if view.image else None
+        feed = {"feedDistribution": "MAIN_FEED", "targetEntities": []}
+        body: dict[str, Any] = {
+            "author": self.author,
+            "commentary": text,
+            "visibility": "PUBLIC",
+            "distribution": {**feed, "thirdPartyDistributionChannels": []},
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        if view.link:
+            article: dict[str, Any] = {"source": view.link, "title": view.title}
+            if description := _description(delivery.post, view.link):
+                article["description"] = description
+            if image:
+                article["thumbnail"] = IMAGE_URN
+            body["content"] = {"article": article}
+        elif image:
+            body["content"] = {"media": {"id": IMAGE_URN, "altText": view.image_alt}}
+            if not view.image_alt:
+                warnings.append(f"{delivery.id}: the image has no image_alt for LinkedIn")
+        headers = {"LinkedIn-Version": self.version, **PROTOCOL, "Content-Type": "application/json"}
+        payload = {"method": "POST", "endpoint": POSTS, "headers": headers, "body": body}
+        payload["image"] = image
+        return Draft(
+            delivery.id, self.name, payload, text, view.image, tuple(warnings), tuple(errors)
+        )
+
+    # -- publish --------------------------------------------------------------------------
+
+    def publish(self, draft: Draft) -> Receipt:
+        """Upload the image if any, then create the post; the id is the ``x-restli-id`` header."""
+        if draft.errors:
+            raise ChannelError(
+                f"{draft.delivery_id} was not sent to {self.name!r}: " + "; ".join(draft.errors),
+                hint="fix the post file, then `publisher retry` the delivery",
+                code="invalid-draft",
+            )
+        token = read_token(self.config)
+        body = json.dumps(draft.payload["body"])
+        image = draft.payload.get("image")
+        if image:
+            urn = self._upload(token, Path(image["path"]), image["type"])
+            body = body.replace(json.dumps(IMAGE_URN), json.dumps(urn))
+        resp = self._request("POST", POSTS, token, creating=True, json=json.loads(body))
+        urn = resp.headers.get("x-restli-id") or (json_body(resp) or {}).get("id")
+        if not urn:
+            message = f"channel {self.name!r}: LinkedIn accepted the post but sent no post id"
+            raise ChannelError(message, hint=UNCERTAIN_HINT, uncertain=True)
+        self._duplicate_of = None
+        return Receipt(remote_id=urn, remote_url=post_url(urn))
+
+    def _upload(self, token: str, path: Path, mime: str) -> str:
+        """Register, send and wait for one image; returns its ``urn:li:image:...``."""
+        resp = self._request(
+            "POST",
+            "/rest/images?action=initializeUpload",
+            token,
+            json={"initializeUploadRequest": {"owner": self.author}},
+        )
+        value = (json_body(resp) or {}).get("value") or {}
+        upload_url, urn = value.get("uploadUrl"), value.get("image")
+        if not upload_url or not urn:
+            message = f"channel {self.name!r}: LinkedIn's initializeUpload answer has no uploadUrl"
+            raise ChannelError(message, hint=RETRY_HINT, retry=True)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ChannelError(
+                f"channel {self.name!r}: cannot read the image {path}: {exc.strerror}",
+                hint="restore the image file, then `publisher retry` the delivery",
+            ) from None
+        headers = {"Content-Type": mime}
+        if self._trusted(upload_url):
+            headers["Authorization"] = f"Bearer {token}"
+        self._request("PUT", upload_url, token, raw=headers, data=data, timeout=UPLOAD_TIMEOUT)
+        self._wait_available(token, urn)
+        return urn
+
+    def _wait_available(self, token: str, urn: str) -> None:
+        """Poll the image until LinkedIn has processed it, bounded in checks and in time."""
+        deadline = time.monotonic() + self.poll_timeout
+        status = "unknown"
+        for _attempt in range(max(1, self.poll_attempts)):
+            resp = self._request("GET", f"/rest/images/{quote(urn, safe='')}", token)
+            status = str((json_body(resp) or {}).get("status") or "unknown")
+            if status == "AVAILABLE":
+                return
+            if status == "PROCESSING_FAILED":
+                raise ChannelError(
+                    f"channel {self.name!r}: LinkedIn could not process the image ({urn})",
+                    hint="use a JPEG, PNG or GIF under 36 megapixels, then `publisher retry` it",
+                )
+            if time.monotonic() + self.poll_interval > deadline:
+                break
+            time.sleep(self.poll_interval)
+        message = f"channel {self.name!r}: the image {urn} is still {status} at LinkedIn"
+        raise ChannelError(message, hint=RETRY_HINT, retry=True)
+
+    # -- reconcile ------------------------------------------------------------------------
+
+    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+        """Look among the Page's recent posts for one with this draft's commentary."""
+        token = read_token(self.config)
+        want = plain(draft.text)
+        named = self._duplicate_of
+        if named:
+            resp = self._request("GET", f"{POSTS}/{quote(named, safe='')}", token, missing_ok=True)
+            element = json_body(resp) if resp.status_code == 200 else None
+            if isinstance(element, dict) and plain(element.get("commentary") or "") == want:
+                return Receipt(remote_id=named, remote_url=post_url(named))
+        oldest = int((since - CLOCK_SKEW).timestamp() * 1000)
+        for element in self._recent(token, FIND_PAGE):
+            created = element.get("createdAt") or element.get("publishedAt") or oldest
+            if created >= oldest and plain(element.get("commentary") or "") == want:
+                return Receipt(remote_id=element["id"], remote_url=post_url(element["id"]))
+        return None
+
+    def _recent(self, token: str, count: int) -> list[dict[str, Any]]:
+        """The Page's most recently changed posts, through the author finder."""
+        query = f"q=author&author={quote(self.author, safe='')}&count={count}&sortBy=LAST_MODIFIED"
+        resp = self._request(
+            "GET", f"{POSTS}?{query}", token, headers={"X-RestLi-Method": "FINDER"}
+        )
+        return (json_body(resp) or {}).get("elements") or []
+
+    # -- check --online -------------------------------------------------------------------
+
+    def check_online(self, today: date) -> Health:
+        """Read the Page's latest post: proves the token, the version and the Page role."""
+        token = read_token(self.config)
+        self._recent(token, 1)
+        warnings = check_expiry(self.config, today)
+        if not self.config.options.get("token_expires_at"):
+            warnings += self._introspect(token, today)
+        summary = f"posts as {self.author} (LinkedIn-Version {self.version}); Page posts readable"
+        return Health(summary=summary, warnings=tuple(warnings))
+
+    def _introspect(self, token: str, today: date) -> list[str]:
+        """Expiry and scopes from LinkedIn's token introspection, when client credentials exist."""
+        import os
+
+        id_env, secret_env = (
+            self.config.options.get(k) for k in ("client_id_env", "client_secret_env")
+        )
+        if not id_env or not secret_env:
+            return []
+        client_id, secret = os.environ.get(id_env, ""), os.environ.get(secret_env, "")
+        where = f"channel {self.name!r}"
+        if not client_id or not secret:
+            return [f"{where}: set {id_env} and {secret_env} to check when the token expires"]
+        url = f"{_oauth_base(self.api_url)}/oauth/v2/introspectToken"
+        form = {"token": token, "client_id": client_id, "client_secret": secret}
+        try:
+            resp = self.http.request("POST", url, secrets=[token, secret], data=form)
+        except ChannelError as exc:
+            return [f"{where}: token introspection failed: {exc.message}"]
+        info = json_body(resp)
+        if resp.status_code != 200 or not isinstance(info, dict):
+            return [f"{where}: token introspection answered HTTP {resp.status_code}"]
+        if not info.get("active"):
+            return [f"{where}: LinkedIn says the token is {info.get('status') or 'not active'}"]
+        warnings = []
+        scopes = set(re.split(r"[,\s]+", str(info.get("scope") or "")))
+        for scope in ("w_organization_social", "r_organization_social"):
+            if info.get("scope") and scope not in scopes:
+                warnings.append(f"{where}: the token lacks the {scope} permission")
+        if isinstance(info.get("expires_at"), int | float):
+            expires = datetime.fromtimestamp(info["expires_at"], UTC).date()
+            if (days := (expires - today).days) <= 14:
+                warnings.append(f"{where}: the token expires in {days} days, on {expires}; renew")
+        return warnings
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        creating: bool = False,
+        missing_ok: bool = False,
+        headers: Mapping[str, str] | None = None,
+        raw: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One call with LinkedIn's headers; a non-2xx answer becomes a ``ChannelError``."""
+        url = path if path.startswith(("http://", "https://")) else self.api_url + path
+        sent = {"Authorization": f"Bearer {token}", "LinkedIn-Version": self.version, **PROTOCOL}
+        if "json" in kwargs:
+            sent["Content-Type"] = "application/json"
+        sent = dict(raw) if raw is not None else {**sent, **(headers or {})}
+        try:
+            resp = self.http.request(method, url, secrets=[token], headers=sent, **kwargs)
+        except ChannelError as exc:
+            if exc.uncertain and not creating:
+                raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
+            raise
+        if 200 <= resp.status_code < 300 or (missing_ok and resp.status_code == 404):
+            return resp
+        raise self._error(resp, token, creating=creating)
+
+    def _error(self, resp: requests.Response, token: str, *, creating: bool) -> ChannelError:
+        """LinkedIn's error answer as an operator-readable ``ChannelError`` (rules in README)."""
+        status = resp.status_code
+        body = json_body(resp)
+        body = body if isinstance(body, dict) else {}
+        inputs = ((body.get("errorDetails") or {}).get("inputErrors")) or []
+        codes = {str(body.get("code") or "")} | {str(e.get("code") or "") for e in inputs}
+        said = scrub(redact(str(body.get("message") or ""), [token]))[:300]
+        where, code = f"channel {self.name!r}: LinkedIn", str(body.get("code") or status)
+        kind = {65600: "is invalid", 65601: "was revoked", 65602: "has expired"}
+        env = self.config.token_env or "the token variable"
+        permanent = {
+            401: (f"says the access token {kind.get(body.get('serviceErrorCode'), 'was refused')}",
+                  TOKEN_HINT.replace("{env}", env)),
+            403: (f"denied access: {said}", ROLE_HINT.format(author=self.author)),
+            426: (f"says LinkedIn-Version {self.version} is retired: {said}",
+                  VERSION_HINT.format(name=self.name)),
+        }  # fmt: skip
+        if "NONEXISTENT_VERSION" in codes:
+            status = 426
+        if status in permanent:
+            message, hint = permanent[status]
+            return ChannelError(f"{where} {message} ({code})", hint=hint, code=code)
+        if status == 429:
+            return ChannelError(
+                f"{where}'s rate limit is reached (HTTP 429)",
+                hint="LinkedIn's daily quotas reset at 00:00 UTC; it will be retried then",
+                retry=True,
+                retry_after=self._retry_after(resp),
+                code="429",
+            )
+        if "DUPLICATE_POST" in codes:
+            found = _DUPLICATE_OF.search(str(body.get("message") or ""))
+            self._duplicate_of = found.group(0) if found else None
+            return ChannelError(
+                f"{where} rejects the text as a duplicate of "
+                f"{self._duplicate_of or 'an earlier post'}",
+                hint="LinkedIn refuses a text it already has; change the text to post it again",
+                duplicate=True,
+                duplicate_of=self._duplicate_of,
+                code="DUPLICATE_POST",
+            )
+        if status >= 500 or not body:
+            return ChannelError(
+                f"{where} answered HTTP {status}"
+                + (f" ({said})" if said else " with a page that is not JSON"),
+                hint=UNCERTAIN_HINT if creating else RETRY_HINT,
+                uncertain=creating,
+                retry=not creating,
+                code=str(status),
+            )
+        fields = [
+            f"{(e.get('input') or {}).get('inputPath', {}).get('fieldPath') or '?'} "
+            f"({e.get('code') or e.get('description') or 'invalid'})"
+            for e in inputs
+        ]
+        detail = f"; fields: {', '.join(fields)}" if fields else ""
+        hint = "fix the post (or the config) as the field names, then `publisher retry` it"
+        if "VERSION_MISSING" in codes:
+            hint = "the LinkedIn-Version header was not sent: report this as a bug"
+        return ChannelError(
+            f"{where} rejected the request: HTTP {status} {code}: {said}{detail}",
+            hint=hint,
+            code=code,
+        )
+
+    def _retry_after(self, resp: requests.Response) -> float:
+        """Retry-After when given, else the seconds until the next 00:00 UTC (daily quotas)."""
+        from email.utils import parsedate_to_datetime
+
+        given = resp.headers.get("Retry-After", "")
+        if given.strip().isdigit():
+            return float(given.strip())
+        try:
+            now = parsedate_to_datetime(resp.headers["Date"]).astimezone(UTC)
+        except (KeyError, TypeError, ValueError):
+            now = datetime.now(UTC)
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+        return max(1.0, (midnight - now).total_seconds())
+
+    def _trusted(self, url: str) -> bool:
+        """Send the token only to LinkedIn itself (or to the configured API host)."""
+        host = urlsplit(url).hostname or ""
+        return host == urlsplit(self.api_url).hostname or host.endswith(".linkedin.com")
+
+
+def post_url(urn: str) -> str:
+    """The public address of a post."""
+    return f"https://www.linkedin.com/feed/update/{urn}/"
+
+
+def _oauth_base(api_url: str) -> str:
+    """LinkedIn's OAuth endpoints live on www.linkedin.com; a test fake serves them itself."""
+    return "https://www.linkedin.com" if api_url == "https://api.linkedin.com" else api_url
+
+
+def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> dict[str, Any] | None:
+    """What preview shows of the image to upload; problems go to the draft's errors."""
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if mime not in IMAGE_TYPES:
+        errors.append(f"{delivery_id}: LinkedIn takes JPEG, PNG or GIF images, not {path.name}")
+    try:
+        size = path.stat().st_size
+    except OSError:
+        errors.append(f"{delivery_id}: the image {path} cannot be read")
+        return None
+    return {"path": str(path), "bytes": size, "type": mime, "alt": alt}
+
+
+def _description(post: Post, link: str) -> str:
+    """The article card's description: the body's first paragraph as plain text, shortened."""
+    from publisher.render import markdown_text
+
+    text, _ = markdown_text(post.body, link)
+    first = text.split("\n\n", 1)[0].strip()
+    if len(first) <= 250:
+        return first
+    return first[:250].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"

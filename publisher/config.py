@@ -272,6 +272,8 @@ def _section(table: Any, keys: Mapping[str, Key], prefix: str) -> dict[str, Any]
 
 
 def _templates(value: Any) -> dict[str, dict[str, str]]:
+    from publisher.reminders import template_problem
+
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -287,6 +289,9 @@ def _templates(value: Any) -> dict[str, dict[str, str]]:
             if offset != "default":
                 _duration(f"{where}.{offset}", offset)
             _str(f"{where}.{offset}", text)
+            problem = template_problem(text)
+            if problem:
+                raise ConfigError(f"{where}.{offset}: {problem}", "see [reminders] in README")
         out[lang] = dict(table)
     return out
 

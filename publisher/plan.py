@@ -46,7 +46,7 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
     warnings: list[str] = []
     if post.draft:
         return deliveries, warnings
-    for name in post.channels or tuple(config.channels):
+    for name in tuple(config.channels) if post.channels is None else post.channels:
         cfg = config.channels[name]
         if post.language not in cfg.languages:
             if post.channels is not None:

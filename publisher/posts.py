@@ -129,7 +129,11 @@ def _wall(
 ) -> tuple[datetime, str | None]:
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
-            value = datetime.fromisoformat(value)
+            value = (
+                datetime.fromisoformat(value)
+                if re.search(r"\d[T ]\d", value)
+                else date.fromisoformat(value)
+            )
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             return value, None
@@ -305,7 +309,7 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         warnings.extend([warning] if warning else [])
     channels = None
     if "channels" in data:
-        channels = _strings(ctx, "channels", data["channels"])
+        channels = tuple(dict.fromkeys(_strings(ctx, "channels", data["channels"])))
         for name in channels:
             if name not in config.channels:
                 raise ctx.fail(

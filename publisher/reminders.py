@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from publisher.durations import parse_duration, to_timedelta
 from publisher.models import Post
+from publisher.times import zone
 
 #: Built-in wording: an exact offset, else "hours" for s/m/h offsets, else "default".
 #: Each offset gets a different sentence, since LinkedIn rejects a repeated text.
@@ -40,6 +41,22 @@ BUILT_IN: dict[str, dict[str, str]] = {
     },
 }
 PLACEHOLDERS = ("title", "date", "time", "location", "link", "when")
+#: The offset's own unit, so "90m" and "2h" (or "14d" and "2w") read differently.
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def template_problem(template: str) -> str | None:
+    """Why a reminder template cannot be filled, or None; lets ``check`` catch it early."""
+    from string import Formatter
+
+    try:
+        fields = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        return f"{exc} (write {{{{ and }}}} for literal braces)"
+    for name in fields:
+        if name not in PLACEHOLDERS:
+            return f"unknown placeholder {{{name}}}; use {' '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+    return None
 
 
 def template_for(
@@ -88,18 +105,25 @@ def reminder_text(
     except (ValueError, UnknownLocaleError):
         warnings.append(f"Babel has no locale {locale!r}; dates are in English")
         locale = "en"
-    start = post.event.start
+    start = post.event.start.astimezone(zone(post.timezone))
+    amount, unit = parse_duration(offset)
     values = {
         "title": post.title,
         "date": format_date(start.date(), format="long", locale=locale),
         "time": format_time(start.timetz(), format="short", locale=locale),
         "location": post.event.location or post.event.online_url or "online",
         "link": post.link,
-        "when": format_timedelta(to_timedelta(offset), add_direction=True, locale=locale),
+        "when": format_timedelta(
+            to_timedelta(offset),
+            granularity=_UNITS[unit],
+            threshold=float("inf"),
+            add_direction=True,
+            locale=locale if native else "en",
+        ),
     }
     try:
         return template.format(**values), warnings
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
         warnings.append(
             f"reminder template for {post.language}/{offset} is broken ({exc!r}); "
             f"placeholders are {{{'} {'.join(PLACEHOLDERS)}}}"

@@ -80,7 +80,8 @@ class _TextMaker(HTMLParser):
         elif tag == "br":
             self.out.append("\n")
         elif tag == "li":
-            self.out.append("\n- ")
+            self._newline()
+            self.out.append("- ")
         elif tag == "a":
             self.links.append((self._absolute(values.get("href") or ""), len(self.out)))
         elif tag == "img" and values.get("alt"):
@@ -98,11 +99,19 @@ class _TextMaker(HTMLParser):
                 self.out.append(f" ({href})" if label else href)
 
     def handle_data(self, data: str) -> None:
-        if not self.skip and not (data.isspace() and "\n" in data):
+        if self.skip:
+            return
+        if data.isspace() and "\n" in data:
+            self._newline()
+        else:
             self.out.append(data)
 
     def _paragraph(self) -> None:
         self.out.append("\n\n")
+
+    def _newline(self) -> None:
+        if self.out and not self.out[-1].endswith("\n"):
+            self.out.append("\n")
 
     def _absolute(self, href: str) -> str:
         if not href or urlsplit(href).scheme:
@@ -162,9 +171,14 @@ def social_text(
     tags = hashtags(post.tags)
     if tags:
         parts.append(" ".join(tags))
-    if view.link and not link_in_payload and view.link not in main:
+    if view.link and not link_in_payload and not _mentions(main, view.link):
         parts.append(view.link)
     return "\n\n".join(parts), warnings
+
+
+def _mentions(text: str, url: str) -> bool:
+    """True when ``url`` stands in ``text`` as a whole URL, not as the start of a longer one."""
+    return re.search(rf"(?<!\S){re.escape(url)}(?=[\s).,;:!?]|$)", text) is not None
 
 
 def _absolute_attribute(base: str) -> Any:

@@ -132,7 +132,9 @@ def test_editing_a_sent_post_flags_it_and_does_not_repost(invoke, clock, site: S
 
 
 def test_plain_text_is_encoded_the_way_validators_want(invoke, site: Site) -> None:
-    site.write_post("amp.en.md", 'title = "Chemistry & <Regions>"\npublish_at = 2027-06-01T09:00:00')
+    site.write_post(
+        "amp.en.md", 'title = "Chemistry & <Regions>"\npublish_at = 2027-06-01T09:00:00'
+    )
     _run(invoke, site)
     xml = (site.root / "public/feed.xml").read_text(encoding="utf-8")
     assert "<title>Chemistry &#x26; &#x3C;Regions&#x3E;</title>" in xml

@@ -136,19 +136,21 @@ def check(opts: Options, online: bool) -> None:
     result = plan(read.posts, config, opts.now())
     for message in result.warnings:
         warn(message)
-    over = 0
+    too_long: set[str] = set()
     for delivery in result.deliveries:
         draft = channels[delivery.channel].render(delivery)
         for message in draft.errors:
-            error(f"{delivery.post.source}: {delivery.id}: {message}", "shorten the text")
-            over += 1
-    status = ExitStatus.BAD_INPUT if read.errors or over else ExitStatus.OK
+            where = message if delivery.id in message else f"{delivery.id}: {message}"
+            error(f"{delivery.post.source}: {where}", "shorten the text or its override")
+            too_long.add(delivery.post.source)
+    status = ExitStatus.BAD_INPUT if read.errors or too_long else ExitStatus.OK
     if online:
         status = max(status, check_online(opts, config, channels))
     else:
         token_warnings(config)
-    files = len(read.posts) + len(read.errors)
-    click.echo(f"{files} post files, {len(read.errors)} with errors; "
+    files = len(read.posts) + len(read.bad_paths)
+    bad = len(read.bad_paths | {e.path for e in read.errors} | too_long)
+    click.echo(f"{files} post files, {bad} with errors; "
                f"{len(result.deliveries)} deliveries planned")  # fmt: skip
     finish(status)
 
@@ -163,7 +165,10 @@ def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> Exi
             health = channel.check_online(today)
         except (ChannelError, PublisherError) as exc:
             hint = getattr(exc, "hint", "")
-            error(f"channel {name!r}: {getattr(exc, 'message', str(exc))}", hint)
+            message = getattr(exc, "message", str(exc))
+            error(
+                message if message.startswith("channel ") else f"channel {name!r}: {message}", hint
+            )
             status = ExitStatus.BAD_INPUT
             continue
         click.echo(f"channel {name}: ok: {health.summary}")
@@ -181,6 +186,7 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
 
     config = load(opts)
     status = ExitStatus.OK
+    config.posts_dir.mkdir(parents=True, exist_ok=True)
     for path in files:
         try:
             for line in queue_file(path, config):
@@ -218,7 +224,6 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
             post_id: str | None, fmt: str, output: Path | None) -> None:  # fmt: skip
     """Dry run: what each channel will get, when. No network, no ledger changes."""
     from publisher.channels import build_channels
-    from publisher.ledger import Ledger
     from publisher.plan import plan
     from publisher.preview import as_text, entries
 
@@ -235,19 +240,32 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
     for message in result.warnings:
         warn(message)
     token_warnings(config)
+    if window_end is not None and window_end <= window_start:
+        raise UsageError("--until is not later than --from", "the window is [--from, --until)")
+    if post_id is not None and not any(p.id == post_id for p in read.posts):
+        warn(f"no post with id {post_id!r}")
     chosen = [d for d in result.deliveries
               if (channel_name is None or d.channel == channel_name)
               and (post_id is None or d.post.id == post_id)]  # fmt: skip
-    ledger = Ledger.open_read_only(config.state_url)
-    recorded = {r.id: r for r in ledger.rows(ids=[d.id for d in chosen])} if ledger else {}
+    recorded = {}
+    if config.state_is_url or Path(config.state).exists():
+        from publisher.ledger import Ledger
+
+        ledger = Ledger.open_read_only(config.state_url)
+        recorded = {r.id: r for r in ledger.rows(ids=[d.id for d in chosen])} if ledger else {}
     items = entries(chosen, build_channels(config), config, now, recorded,
-                    start=window_start, until=window_end)  # fmt: skip
+                    start=window_start, until=window_end,
+                    plan_warnings=result.warnings)  # fmt: skip
     if fmt == "json":
         text = json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2)
     else:
         text = as_text(items)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"-o {output}: cannot write ({exc.strerror})",
+                             "check that the folder exists and is writable") from None  # fmt: skip
     else:
         click.echo(text)
     finish(ExitStatus.BAD_INPUT if read.errors else ExitStatus.OK)
@@ -275,10 +293,21 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
     finish(serve(config))
 
 
-def open_ledger(config: Config) -> Ledger:
+def open_ledger(config: Config) -> Ledger | None:
+    """The existing ledger for status/retry/resolve; these never create one."""
+    if not config.state_is_url and not Path(config.state).exists():
+        return None
     from publisher.ledger import Ledger
 
     return Ledger.open(config.state_url)
+
+
+def need_ledger(config: Config) -> Ledger:
+    ledger = open_ledger(config)
+    if ledger is None:
+        raise UsageError(f"there is no ledger yet at {config.state}",
+                         "nothing was published yet; `publisher run` creates it")  # fmt: skip
+    return ledger
 
 
 @cli.command()
@@ -290,7 +319,8 @@ def status(opts: Options, as_json: bool, show_all: bool) -> None:
     from publisher.status import status_rows, status_text
 
     config = load(opts)
-    rows = status_rows(open_ledger(config), opts.now(), show_all=show_all)
+    ledger = open_ledger(config)
+    rows = status_rows(ledger, opts.now(), show_all=show_all) if ledger else []
     if as_json:
         click.echo(json.dumps([r for r, _ in rows], ensure_ascii=False, indent=2))
     else:
@@ -306,8 +336,9 @@ def status(opts: Options, as_json: bool, show_all: bool) -> None:
 def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
     """Put failed deliveries back to pending (their catch-up clock restarts)."""
     if bool(ids) == all_failed:
-        raise UsageError("give delivery ids or --failed (not both)", "see `publisher status`")
-    ledger = open_ledger(load(opts))
+        raise UsageError("give the ids of failed deliveries, or --failed for all of them",
+                         "`publisher status` lists them")  # fmt: skip
+    ledger = need_ledger(load(opts))
     done = ledger.retry(None if all_failed else list(ids), opts.now())
     for delivery_id in done:
         click.echo(f"pending again: {delivery_id}")
@@ -327,8 +358,9 @@ def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
 def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: bool) -> None:
     """Settle an uncertain delivery by hand."""
     if bool(sent_url) == not_sent:
-        raise UsageError("give exactly one of --sent URL or --not-sent", "")
-    ledger = open_ledger(load(opts))
+        raise UsageError("give exactly one of --sent URL or --not-sent",
+                         "--sent URL if it is on the Page, --not-sent to send it again")  # fmt: skip
+    ledger = need_ledger(load(opts))
     if not ledger.resolve(delivery_id, opts.now(), sent_url=sent_url):
         row = ledger.get(delivery_id)
         state = row.state.value if row else "not in the ledger"

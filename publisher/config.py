@@ -141,6 +141,17 @@ def _api_version_li(path: str, value: Any) -> str:
     return text
 
 
+def _env_name(path: str, value: Any) -> str:
+    """The NAME of an environment variable; the value is never echoed (it may be a secret)."""
+    if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        raise ConfigError(
+            f"{path}: must be the name of an environment variable (letters, digits, _)",
+            f'write e.g. {path.rsplit(".", 1)[-1]} = "PUBLISHER_FACEBOOK_TOKEN" and put the '
+            "secret itself in that variable, never in the config",
+        )
+    return value
+
+
 def _path(path: str, value: Any) -> str:
     return _str(path, value)
 
@@ -161,7 +172,9 @@ REMINDER_KEYS: dict[str, Key] = {
     "time": Key(_time, time(9, 0)),
     "templates": Key(lambda p, v: v, None),
 }
-NOTIFY_KEYS: dict[str, Key] = {"urls_env": Key(_strings, ())}
+NOTIFY_KEYS: dict[str, Key] = {
+    "urls_env": Key(lambda p, v: tuple(_env_name(p, x) for x in _strings(p, v)), ())
+}
 
 COMMON_CHANNEL_KEYS: dict[str, Key] = {
     "type": Key(_str, REQUIRED),
@@ -169,7 +182,7 @@ COMMON_CHANNEL_KEYS: dict[str, Key] = {
     "max_per_hour": Key(_int, 0),
     "reminders": Key(_bool, None),
 }
-_SOCIAL_KEYS = {"token_env": Key(_str, REQUIRED), "token_expires_at": Key(_date, None)}
+_SOCIAL_KEYS = {"token_env": Key(_env_name, REQUIRED), "token_expires_at": Key(_date, None)}
 CHANNEL_TYPE_KEYS: dict[str, dict[str, Key]] = {
     "facebook": {
         **_SOCIAL_KEYS,
@@ -182,8 +195,8 @@ CHANNEL_TYPE_KEYS: dict[str, dict[str, Key]] = {
         "organization_id": Key(_str, REQUIRED),
         "api_url": Key(_url, "https://api.linkedin.com"),
         "api_version": Key(_api_version_li, "202608"),
-        "client_id_env": Key(_str, None),
-        "client_secret_env": Key(_str, None),
+        "client_id_env": Key(_env_name, None),
+        "client_secret_env": Key(_env_name, None),
     },
     "rss": {
         "path": Key(_path, REQUIRED),

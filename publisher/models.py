@@ -9,6 +9,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from publisher.errors import PostError
+
 
 class State(StrEnum):
     """Delivery states as the ledger records them (DESIGN §4)."""
@@ -76,6 +78,8 @@ class Post:
     event: Event | None = None
     overrides: Mapping[str, Override] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: Errors that leave the rest of the post usable (a channel no longer configured).
+    problems: tuple[PostError, ...] = ()
 
     def override(self, channel: str, channel_type: str) -> Override:
         """The override table for a channel: by its name, else by its type."""

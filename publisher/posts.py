@@ -15,31 +15,17 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from publisher.config import CHANNEL_TYPE_KEYS, LANGUAGE, Config
+from publisher.config import CHANNEL_TYPE_KEYS, FRONT_MATTER_KEYS, LANGUAGE, Config
 from publisher.durations import parse_duration
-from publisher.errors import PostError
+from publisher.errors import ConfigError, PostError
 from publisher.models import Event, Override, Post
 from publisher.times import localize, zone
 
-TOP_KEYS = frozenset(
-    [
-        "id",
-        "title",
-        "publish_at",
-        "timezone",
-        "expires_at",
-        "channels",
-        "link",
-        "image",
-        "image_alt",
-        "tags",
-        "draft",
-        "event",
-    ]
-)
+TOP_KEYS = FRONT_MATTER_KEYS
 EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "reminder_time"])
 OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])
 RSS_OVERRIDE_KEYS = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
+_ID = re.compile(r"^[^\x00-\x1f\x7f\s/](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s/])?$")
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -218,8 +204,15 @@ def _event(ctx: _Ctx, data: Any, tz: str, config: Config, warnings: list[str]) -
     )
 
 
-def _overrides(ctx: _Ctx, tables: Mapping[str, Any], path: Path, tz: str, config: Config,
-               warnings: list[str]) -> dict[str, Override]:  # fmt: skip
+def _overrides(
+    ctx: _Ctx,
+    tables: Mapping[str, Any],
+    path: Path,
+    tz: str,
+    config: Config,
+    warnings: list[str],
+    problems: list[PostError],
+) -> dict[str, Override]:
     types = {c.type: c for c in config.channels.values()}
     out: dict[str, Override] = {}
     for name, data in tables.items():
@@ -227,6 +220,10 @@ def _overrides(ctx: _Ctx, tables: Mapping[str, Any], path: Path, tz: str, config
         kind = channel.type if channel is not None else name
         if kind not in CHANNEL_TYPE_KEYS:
             known = ", ".join(sorted(set(config.channels) | set(CHANNEL_TYPE_KEYS)))
+            if isinstance(data, dict):  # a table: maybe a channel since removed; the rest goes on
+                problems.append(ctx.fail(name, "unknown key or channel (this table is ignored)",
+                                         f"override tables: {known}"))  # fmt: skip
+                continue
             raise ctx.fail(name, "unknown key or channel",
                            f"front-matter keys: {', '.join(sorted(TOP_KEYS))}; "
                            f"override tables: {known}")  # fmt: skip
@@ -278,14 +275,17 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
                         "[publisher].languages")  # fmt: skip
     tables = {k: v for k, v in data.items() if k not in TOP_KEYS}
     warnings: list[str] = []
+    problems: list[PostError] = []
     post_id = data.get("id")
     if post_id is None:
         rel = path.resolve().relative_to(config.posts_dir) if path.resolve().is_relative_to(
             config.posts_dir) else Path(path.name)  # fmt: skip
         post_id = str(rel.parent / stem) if str(rel.parent) != "." else stem
     _typed(ctx, "id", post_id, str, '"2027-06-final-conference"')
-    if not post_id.strip() or post_id != post_id.strip():
-        raise ctx.fail("id", "the id is empty or has spaces at the ends", 'e.g. id = "my-post"')
+    if not _ID.match(post_id) or any(part in ("", ".", "..") for part in post_id.split("/")):
+        raise ctx.fail("id", f"{post_id!r} is not a usable id",
+                       'use letters, digits, "-", "_", "." and "/" between words, '
+                       'e.g. id = "2027-06-final-conference"')  # fmt: skip
     title = _typed(ctx, "title", data.get("title", ""), str, '"A title"').strip()
     if not title:
         if not body.strip():
@@ -312,11 +312,11 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         channels = tuple(dict.fromkeys(_strings(ctx, "channels", data["channels"])))
         for name in channels:
             if name not in config.channels:
-                raise ctx.fail(
-                    "channels",
-                    f"unknown channel {name!r}",
+                problems.append(ctx.fail(
+                    "channels", f"unknown channel {name!r}; nothing is sent there",
                     f"configured channels: {', '.join(config.channels) or '(none)'}",
-                )
+                ))  # fmt: skip
+        channels = tuple(n for n in channels if n in config.channels)
     image = _image(ctx, "image", data["image"], path, config, None) if "image" in data else None
     event = _event(ctx, data["event"], tz, config, warnings) if "event" in data else None
     return Post(
@@ -336,14 +336,22 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         tags=_strings(ctx, "tags", data.get("tags", [])),
         draft=_typed(ctx, "draft", data.get("draft", False), bool, "false"),
         event=event,
-        overrides=_overrides(ctx, tables, path, tz, config, warnings),
+        overrides=_overrides(ctx, tables, path, tz, config, warnings, problems),
         warnings=tuple(f"{source}: {w}" for w in warnings),
+        problems=tuple(problems),
     )
 
 
 def read_post(path: Path, config: Config) -> Post:
     """Read and parse one post file."""
     source = _display(path, config)
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        safe = source.encode("utf-8", "replace").decode("utf-8")
+        raise PostError(safe, "the file name is not UTF-8", "rename the file") from None
+    if path.is_dir():
+        raise PostError(source, "this is a folder, not a post file", "rename it (no .md ending)")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -357,36 +365,50 @@ def post_files(posts_dir: Path) -> list[Path]:
     """Every ``*.md`` below ``posts_dir``, in a stable order."""
     if not posts_dir.is_dir():
         return []
-    return sorted(p for p in posts_dir.rglob("*.md") if p.is_file())
+    return sorted(p for p in posts_dir.rglob("*.md") if not p.is_symlink() or p.exists())
 
 
 def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) -> ReadResult:
-    """Gather parsed files, turning two files with one id and language into an error."""
-    posts: dict[tuple[str, str], Post] = {}
+    """Gather parsed files; files sharing an id and language are all set aside as errors.
+
+    Neither file of such a pair is planned, so a colleague's new file can never take over
+    the deliveries (and the ledger rows) of a post that was already queued.
+    """
+    by_key: dict[tuple[str, str], list[Post]] = {}
     errors: list[PostError] = []
     bad: set[str] = set()
-    for path, outcome in results:
+    for _path, outcome in results:
         if isinstance(outcome, PostError):
             errors.append(outcome)
-            bad.add(str(path))
+            bad.add(outcome.path)
+        else:
+            by_key.setdefault((outcome.id, outcome.language), []).append(outcome)
+            errors.extend(outcome.problems)
+    posts: list[Post] = []
+    for (post_id, language), group in by_key.items():
+        if len(group) == 1:
+            posts.append(group[0])
             continue
-        key = (outcome.id, outcome.language)
-        if key in posts:
-            first = posts[key]
+        names = ", ".join(p.source for p in group)
+        for post in group:
             errors.append(PostError(
-                outcome.source,
-                f"id {outcome.id!r} in language {outcome.language!r} is also used by {first.source}",
-                "give one of them another id, or another language suffix",
+                post.source,
+                f"id {post_id!r} in language {language!r} is used by several files: {names}",
+                "give each post its own id (or language suffix); none of them is published "
+                "until then",
             ))  # fmt: skip
-            bad.add(str(path))
-            continue
-        posts[key] = outcome
-    return ReadResult(list(posts.values()), errors, frozenset(bad))
+            bad.add(post.source)
+    return ReadResult(posts, errors, frozenset(bad))
 
 
 def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResult:
     """Read every post file (or the given ones), one error per bad file."""
     results: list[tuple[Path, Post | PostError]] = []
+    if paths is None and not config.posts_dir.is_dir():
+        raise ConfigError(
+            f"publisher.posts_dir: the folder {config.posts_dir} does not exist",
+            "create it, fix posts_dir, or mount it; nothing is planned (or cancelled) without it",
+        )
     for path in post_files(config.posts_dir) if paths is None else paths:
         try:
             results.append((path, read_post(path, config)))

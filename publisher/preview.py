@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,9 @@ from publisher.config import Config
 from publisher.models import Delivery, LedgerRow, State
 from publisher.plan import preview_state
 from publisher.times import iso_utc, zone
+
+#: Ledger states preview shows as recorded; cancelled ones come back when their post does.
+RECORDED = frozenset({State.SENT, State.FAILED, State.UNCERTAIN, State.SENDING, State.RETRYING})
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,23 @@ def entries(
     *,
     start: datetime | None,
     until: datetime | None,
+    plan_warnings: Sequence[str] = (),
 ) -> list[Entry]:
-    """Render each delivery in the window; sent ones as the ledger recorded them."""
+    """Render each delivery in the window; sent ones as the ledger recorded them.
+
+    A post's own warnings (DST, dropped reminders) are shown with its announcements.
+    """
+    by_source: dict[str, list[str]] = {}
+    for warning in plan_warnings:
+        by_source.setdefault(warning.partition(": ")[0], []).append(warning)
     out: list[Entry] = []
     for delivery in deliveries:
         cfg = config.channels[delivery.channel]
         row = recorded.get(delivery.id)
         state = preview_state(delivery, cfg.type, now, config.catch_up)
-        if row is not None and row.state not in (State.PENDING,):
+        if row is not None and (
+            row.state in RECORDED or (row.state is State.EXPIRED and row.due_at == delivery.due_at)
+        ):
             state = row.state.value
         if until is not None and delivery.due_at >= until:
             continue
@@ -74,6 +86,8 @@ def entries(
             draft = channels[delivery.channel].render(delivery)
             payload = draft.payload
             warnings = draft.warnings + tuple(f"will not be sent: {e}" for e in draft.errors)
+        if delivery.kind == "post":
+            warnings = tuple(by_source.get(delivery.post.source, ())) + tuple(warnings)
         local = delivery.due_at.astimezone(zone(delivery.post.timezone))
         out.append(Entry(delivery, state, payload, tuple(warnings), local,
                          row.remote_url if row else None))  # fmt: skip

@@ -22,8 +22,10 @@ def _images(post: Post) -> list[Path]:
 def queue_file(path: Path, config: Config) -> list[str]:
     """Queue one file; returns lines to print; raises PostError and writes nothing if bad."""
     source = path.resolve()
-    if not source.is_file():
+    if not source.exists():
         raise PostError(str(path), "no such file", "check the path")
+    if not source.is_file():
+        raise PostError(str(path), "not a file", "queue post files (<name>.<lang>.md)")
     if not source.name.endswith(".md"):
         raise PostError(str(path), "post files end in .md", "rename it to <name>.<lang>.md")
     inside = source.is_relative_to(config.posts_dir)

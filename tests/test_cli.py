@@ -172,3 +172,28 @@ def test_queue_writes_nothing_for_a_bad_file(invoke, site: Site, tmp_path: Path)
     result = invoke(site, "queue", str(bad))
     assert result.exit_code == 2 and "draft" in result.stderr
     assert list(site.posts.iterdir()) == []
+
+
+def test_status_retry_resolve_never_create_a_ledger(invoke, site: Site) -> None:
+    result = invoke(site, "status")
+    assert result.exit_code == 0 and "nothing pending" in result.stdout
+    assert invoke(site, "retry", "--failed").exit_code == 2
+    assert invoke(site, "resolve", "a/en/rss/post", "--not-sent").exit_code == 2
+    assert not (site.root / "state").exists()
+
+
+def test_preview_json_carries_the_posts_own_warnings(invoke, clock, site: Site) -> None:
+    clock.now = datetime(2027, 1, 1, tzinfo=UTC)
+    site.write_post("dst.en.md", 'title = "Gap"\npublish_at = 2027-03-28T02:30:00')
+    [item] = json.loads(invoke(site, "preview", "--format", "json").stdout)
+    assert item["due_local"] == "2027-03-28T03:30:00+02:00"
+    assert any("does not exist in Europe/Berlin" in w for w in item["warnings"])
+
+
+def test_preview_usage_errors(invoke, site: Site, tmp_path: Path) -> None:
+    bad_window = invoke(site, "preview", "--from", "2027-07-01", "--until", "2027-06-01")
+    assert bad_window.exit_code == 2 and "--until" in bad_window.stderr
+    garbage = invoke(site, "preview", "--from", "next tuesday")
+    assert garbage.exit_code == 2 and "ISO 8601" in garbage.stderr
+    unwritable = invoke(site, "preview", "-o", str(tmp_path / "missing" / "x.json"))
+    assert unwritable.exit_code == 2 and "cannot write" in unwritable.stderr

@@ -399,3 +399,10 @@ def test_a_bad_reminder_template_is_a_config_error(tmp_path: Path, template: str
     text = BASE + f'\n[reminders.templates.it]\n"7d" = "{template}"\n'
     error = error_for(tmp_path, text)
     assert "reminders.templates.it.7d:" in error.message
+
+
+def test_a_token_pasted_into_token_env_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    secret = "EAAGsecret.Page-Token|XYZ123"
+    error = error_for(tmp_path, BASE.replace('"PUBLISHER_FACEBOOK_TOKEN"', f'"{secret}"', 1))
+    assert "channels.facebook.token_env" in error.message
+    assert secret not in error.message and secret not in error.hint

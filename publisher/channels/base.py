@@ -159,10 +159,18 @@ class Http:
                 hint="the post may exist; it will be looked for before any retry",
                 uncertain=True,
             ) from None
-        except requests.RequestException as exc:
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:  # fmt: skip
             raise ChannelError(
-                f"request to {_host(url)} failed: {scrub(redact(str(exc), secrets))}",
-                retry=True,
+                f"bad request URL for {_host(url)}: {scrub(redact(str(exc), secrets))}",
+                hint="check api_url in the channel's config",
+            ) from None
+        except requests.RequestException as exc:
+            # A broken or undecodable answer, too many redirects: the request had arrived.
+            raise ChannelError(
+                f"the answer from {_host(url)} was broken: {scrub(redact(str(exc), secrets))}",
+                hint="the post may exist; it will be looked for before any retry",
+                uncertain=True,
             ) from None
 
     def close(self) -> None:

@@ -6,25 +6,28 @@ first line.  Reading a folder collects errors per file so one bad file never sto
 
 from __future__ import annotations
 
-import contextlib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
 
-from publisher.config import CHANNEL_TYPE_KEYS, FRONT_MATTER_KEYS, LANGUAGE, Config
-from publisher.durations import parse_duration
+from publisher.config import Config
+from publisher.config_values import LANGUAGE
 from publisher.errors import ConfigError, PostError
-from publisher.models import Event, Override, Post
-from publisher.times import localize, zone
+from publisher.fields import (
+    TOP_KEYS,
+    Fields,
+    event_table,
+    image_path,
+    override_tables,
+    strings,
+    typed,
+    wall_time,
+)
+from publisher.models import Post
+from publisher.times import zone
 
-TOP_KEYS = FRONT_MATTER_KEYS
-EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "reminder_time"])
-OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])
-RSS_OVERRIDE_KEYS = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
 _ID = re.compile(r"^[^\x00-\x1f\x7f\s/](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s/])?$")
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -36,35 +39,6 @@ class ReadResult:
     posts: list[Post] = field(default_factory=list)
     errors: list[PostError] = field(default_factory=list)
     bad_paths: frozenset[str] = frozenset()
-
-
-class _Ctx:
-    """What a parse needs to say where a problem is."""
-
-    def __init__(self, source: str, front: str) -> None:
-        self.source = source
-        self.lines = front.split("\n")
-
-    def line_of(self, key: str, table: str | None = None) -> int | None:
-        """The file line where ``key =`` is written (front matter starts on line 2)."""
-        in_table = table is None
-        for number, line in enumerate(self.lines, start=2):
-            stripped = line.strip()
-            if stripped.startswith("["):
-                in_table = table is not None and stripped.strip("[] ") == table
-                if table is None:
-                    break
-                continue
-            if in_table and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
-                return number
-        for number, line in enumerate(self.lines, start=2):
-            if line.strip() == f"[{key}]":
-                return number
-        return None
-
-    def fail(self, key: str, message: str, hint: str = "", table: str | None = None) -> PostError:
-        where = f"{table}.{key}" if table else key
-        return PostError(self.source, f"{where}: {message}", hint, self.line_of(key, table))
 
 
 def language_of(path: Path, config: Config) -> tuple[str, str]:
@@ -110,150 +84,6 @@ def decode(raw: bytes, source: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _wall(
-    ctx: _Ctx, key: str, value: Any, tz: str, table: str | None
-) -> tuple[datetime, str | None]:
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = (
-                datetime.fromisoformat(value)
-                if re.search(r"\d[T ]\d", value)
-                else date.fromisoformat(value)
-            )
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value, None
-        aware, warning = localize(value, zone(tz))
-        where = f"{table}.{key}" if table else key
-        return aware, f"{where}: {warning}" if warning else None
-    if isinstance(value, date):
-        raise ctx.fail(key, f"{value} has no time of day", f"write e.g. {value}T10:00:00", table)
-    raise ctx.fail(
-        key, f"{value!r} is not a date and time", "write e.g. 2027-05-02T10:00:00", table
-    )
-
-
-def _typed(ctx: _Ctx, key: str, value: Any, kind: type | tuple[type, ...], example: str,
-           table: str | None = None) -> Any:  # fmt: skip
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        raise ctx.fail(key, f"expected {example}, got {value!r}", f"e.g. {key} = {example}", table)
-    return value
-
-
-def _strings(ctx: _Ctx, key: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ctx.fail(
-            key, f"expected a list of strings, got {value!r}", f'e.g. {key} = ["a", "b"]'
-        )
-    return tuple(value)
-
-
-def _image(ctx: _Ctx, key: str, value: Any, path: Path, config: Config, table: str | None) -> Path:
-    _typed(ctx, key, value, str, '"media/photo.jpg"', table)
-    image = (path.parent / value).resolve()
-    if not image.is_relative_to(config.posts_dir):
-        raise ctx.fail(key, f"{value!r} is outside posts_dir ({config.posts_dir})",
-                       "keep images inside the posts folder, e.g. posts/media/", table)  # fmt: skip
-    if not image.is_file():
-        raise ctx.fail(key, f"image {value!r} not found (looked for {image})",
-                       "check the path; it is relative to the post file", table)  # fmt: skip
-    return image
-
-
-def _event(ctx: _Ctx, data: Any, tz: str, config: Config, warnings: list[str]) -> Event:
-    if not isinstance(data, dict):
-        raise ctx.fail("event", "expected a table [event]", "write [event] and start = ...")
-    unknown = sorted(set(data) - EVENT_KEYS)
-    if unknown:
-        raise ctx.fail(unknown[0], "unknown key in [event]",
-                       f"known keys: {', '.join(sorted(EVENT_KEYS))}", "event")  # fmt: skip
-    if "start" not in data:
-        raise ctx.fail("event", "[event] has no start", "add start = 2027-06-17T09:00:00")
-    start, warning = _wall(ctx, "start", data["start"], tz, "event")
-    warnings.extend([warning] if warning else [])
-    end = None
-    if "end" in data:
-        end, warning = _wall(ctx, "end", data["end"], tz, "event")
-        warnings.extend([warning] if warning else [])
-        if end < start:
-            raise ctx.fail("end", "the event ends before it starts", "check start and end", "event")
-    reminders = config.reminder_offsets
-    if "reminders" in data:
-        reminders = _strings(ctx, "reminders", data["reminders"])
-    for offset in reminders:
-        try:
-            parse_duration(offset)
-        except ValueError as exc:
-            raise ctx.fail("reminders", str(exc), 'e.g. reminders = ["30d", "7d", "1d", "2h"]',
-                           "event") from None  # fmt: skip
-    at = data.get("reminder_time", config.reminder_time)
-    if not isinstance(at, time):
-        raise ctx.fail("reminder_time", f"expected a time like 09:00:00, got {at!r}",
-                       "write it without quotes", "event")  # fmt: skip
-    return Event(
-        start=start,
-        end=end,
-        location=_typed(
-            ctx, "location", data.get("location", ""), str, '"Maastricht, NL"', "event"
-        ),
-        online_url=_typed(
-            ctx, "online_url", data.get("online_url", ""), str, '"https://..."', "event"
-        ),
-        reminders=tuple(dict.fromkeys(reminders)),
-        reminder_time=at,
-    )
-
-
-def _overrides(
-    ctx: _Ctx,
-    tables: Mapping[str, Any],
-    path: Path,
-    tz: str,
-    config: Config,
-    warnings: list[str],
-    problems: list[PostError],
-) -> dict[str, Override]:
-    types = {c.type: c for c in config.channels.values()}
-    out: dict[str, Override] = {}
-    for name, data in tables.items():
-        channel = config.channels.get(name) or types.get(name)
-        kind = channel.type if channel is not None else name
-        if kind not in CHANNEL_TYPE_KEYS:
-            known = ", ".join(sorted(set(config.channels) | set(CHANNEL_TYPE_KEYS)))
-            if isinstance(data, dict):  # a table: maybe a channel since removed; the rest goes on
-                problems.append(ctx.fail(name, "unknown key or channel (this table is ignored)",
-                                         f"override tables: {known}"))  # fmt: skip
-                continue
-            raise ctx.fail(name, "unknown key or channel",
-                           f"front-matter keys: {', '.join(sorted(TOP_KEYS))}; "
-                           f"override tables: {known}")  # fmt: skip
-        if not isinstance(data, dict):
-            raise ctx.fail(name, f"expected a table [{name}]", f"write [{name}] and text = ...")
-        allowed = RSS_OVERRIDE_KEYS if kind == "rss" else OVERRIDE_KEYS
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ctx.fail(unknown[0], f"not an override key for a {kind} channel",
-                           f"allowed: {', '.join(sorted(allowed))}", name)  # fmt: skip
-        publish_at = None
-        if "publish_at" in data:
-            publish_at, warning = _wall(ctx, "publish_at", data["publish_at"], tz, name)
-            warnings.extend([warning] if warning else [])
-        image = _image(ctx, "image", data["image"], path, config, name) if "image" in data else None
-        out[name] = Override(
-            text=_typed(ctx, "text", data["text"], str, '"..."', name) if "text" in data else None,
-            publish_at=publish_at,
-            link=_typed(ctx, "link", data["link"], str, '"https://..."', name) if "link" in data else None,
-            image=image,
-            image_alt=_typed(ctx, "image_alt", data["image_alt"], str, '"..."', name)
-            if "image_alt" in data else None,
-            enabled=_typed(ctx, "enabled", data["enabled"], bool, "false", name)
-            if "enabled" in data else None,
-            summary=_typed(ctx, "summary", data["summary"], str, '"..."', name)
-            if "summary" in data else None,
-        )  # fmt: skip
-    return out
-
-
 def parse_post(text: str, path: Path, config: Config) -> Post:
     """Parse one post file's text; raise ``PostError`` naming the file, key and line."""
     source = _display(path, config)
@@ -267,7 +97,7 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         reason = _TOML_LINE.sub("", message).strip()
         raise PostError(source, f"the settings are not valid TOML: {reason}",
                         'check quotes and "=" on that line', line) from None  # fmt: skip
-    ctx = _Ctx(source, front)
+    ctx = Fields(source, front)
     language, stem = language_of(path, config)
     if language not in config.languages:
         raise PostError(source, f"language {language!r} (from the file name) is not configured",
@@ -281,18 +111,18 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         rel = path.resolve().relative_to(config.posts_dir) if path.resolve().is_relative_to(
             config.posts_dir) else Path(path.name)  # fmt: skip
         post_id = str(rel.parent / stem) if str(rel.parent) != "." else stem
-    _typed(ctx, "id", post_id, str, '"2027-06-final-conference"')
+    typed(ctx, "id", post_id, str, '"2027-06-final-conference"')
     if not _ID.match(post_id) or any(part in ("", ".", "..") for part in post_id.split("/")):
         raise ctx.fail("id", f"{post_id!r} is not a usable id",
                        'use letters, digits, "-", "_", "." and "/" between words, '
                        'e.g. id = "2027-06-final-conference"')  # fmt: skip
-    title = _typed(ctx, "title", data.get("title", ""), str, '"A title"').strip()
+    title = typed(ctx, "title", data.get("title", ""), str, '"A title"').strip()
     if not title:
         if not body.strip():
             raise PostError(source, "nothing to say: no title and no text",
                             "add title = \"...\" and a text after the second '+++'")  # fmt: skip
         raise PostError(source, "title is missing", 'add title = "..." to the settings', 2)
-    tz = _typed(ctx, "timezone", data.get("timezone", config.timezone), str, '"Europe/Berlin"')
+    tz = typed(ctx, "timezone", data.get("timezone", config.timezone), str, '"Europe/Berlin"')
     try:
         zone(tz)
     except ValueError as exc:
@@ -301,15 +131,15 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         raise PostError(source, "publish_at is missing",
                         "add publish_at = 2027-05-02T10:00:00 (local time in the post's timezone)",
                         2)  # fmt: skip
-    publish_at, warning = _wall(ctx, "publish_at", data["publish_at"], tz, None)
+    publish_at, warning = wall_time(ctx, "publish_at", data["publish_at"], tz, None)
     warnings.extend([warning] if warning else [])
     expires_at = None
     if "expires_at" in data:
-        expires_at, warning = _wall(ctx, "expires_at", data["expires_at"], tz, None)
+        expires_at, warning = wall_time(ctx, "expires_at", data["expires_at"], tz, None)
         warnings.extend([warning] if warning else [])
     channels = None
     if "channels" in data:
-        channels = tuple(dict.fromkeys(_strings(ctx, "channels", data["channels"])))
+        channels = tuple(dict.fromkeys(strings(ctx, "channels", data["channels"])))
         for name in channels:
             if name not in config.channels:
                 problems.append(ctx.fail(
@@ -317,8 +147,8 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
                     f"configured channels: {', '.join(config.channels) or '(none)'}",
                 ))  # fmt: skip
         channels = tuple(n for n in channels if n in config.channels)
-    image = _image(ctx, "image", data["image"], path, config, None) if "image" in data else None
-    event = _event(ctx, data["event"], tz, config, warnings) if "event" in data else None
+    image = image_path(ctx, "image", data["image"], path, config, None) if "image" in data else None
+    event = event_table(ctx, data["event"], tz, config, warnings) if "event" in data else None
     return Post(
         id=post_id,
         language=language,
@@ -330,13 +160,13 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         timezone=tz,
         expires_at=expires_at,
         channels=channels,
-        link=_typed(ctx, "link", data.get("link", ""), str, '"https://..."'),
+        link=typed(ctx, "link", data.get("link", ""), str, '"https://..."'),
         image=image,
-        image_alt=_typed(ctx, "image_alt", data.get("image_alt", ""), str, '"..."'),
-        tags=_strings(ctx, "tags", data.get("tags", [])),
-        draft=_typed(ctx, "draft", data.get("draft", False), bool, "false"),
+        image_alt=typed(ctx, "image_alt", data.get("image_alt", ""), str, '"..."'),
+        tags=strings(ctx, "tags", data.get("tags", [])),
+        draft=typed(ctx, "draft", data.get("draft", False), bool, "false"),
         event=event,
-        overrides=_overrides(ctx, tables, path, tz, config, warnings, problems),
+        overrides=override_tables(ctx, tables, path, tz, config, warnings, problems),
         warnings=tuple(f"{source}: {w}" for w in warnings),
         problems=tuple(problems),
     )

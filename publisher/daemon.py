@@ -28,7 +28,11 @@ def open_for_run(config: Config) -> tuple[object | None, object]:
 
 def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> ExitStatus:
     """Reconcile, publish what is due, rebuild feeds; the exit status says how it went."""
+    import os
+
     from publisher.channels import build_channels
+    from publisher.models import split_delivery_id
+    from publisher.notify import Notifier
     from publisher.posts import read_posts
     from publisher.runner import Runner
     from publisher.times import now_utc
@@ -37,9 +41,17 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Exi
     try:
         clock = clock or now_utc
         if lock is not None:
-            ledger.take_over_sending(clock(), all_rows=True)  # type: ignore[attr-defined]
+            for taken in ledger.take_over_sending(clock(), all_rows=True):  # type: ignore[attr-defined]
+                logs.state_change(taken, split_delivery_id(taken)[2], "uncertain",
+                                  "the last run stopped while sending; looking for it")  # fmt: skip
+        notifier = Notifier(config, ledger, clock, os.environ)  # type: ignore[arg-type]
+        notifier.setup()
         runner = Runner(config, ledger, build_channels(config), clock)  # type: ignore[arg-type]
         report = runner.run_once(read_posts(config))
+        try:
+            notifier.run()
+        except Exception as exc:  # noqa: BLE001 - an alert problem never changes the run's result
+            logs.get().warning(f"notifications: {type(exc).__name__}: {exc}")
     finally:
         if lock is not None:
             lock.release()  # type: ignore[attr-defined]

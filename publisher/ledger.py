@@ -91,6 +91,25 @@ migrations_table = sa.Table(
 )
 
 
+def _notification_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("key", sa.String(400), primary_key=True),
+        sa.Column("seq", sa.Integer),
+        sa.Column("title", sa.Text, nullable=False, default=""),
+        sa.Column("body", sa.Text, nullable=False, default=""),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("error", sa.Text),
+        sa.Column("worker", sa.String(200)),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("sent_at", UTCDateTime),
+    ]
+
+
+#: Failure alerts already raised (see ``publisher.notify``), so a restart never repeats one.
+notifications = sa.Table("notifications", metadata, *_notification_columns())
+
+
 def _migration_1(conn: Connection) -> None:
     """The first schema: deliveries and their history (tables built from v1 column lists)."""
     v1 = sa.MetaData()
@@ -99,8 +118,18 @@ def _migration_1(conn: Connection) -> None:
     v1.create_all(conn)
 
 
+def _migration_2(conn: Connection) -> None:
+    """Notifications; history written before this point is taken as already notified."""
+    v2 = sa.MetaData()
+    table = sa.Table("notifications", v2, *_notification_columns())
+    v2.create_all(conn)
+    seq = conn.execute(sa.select(sa.func.max(history.c.seq))).scalar() or 0
+    now = datetime.now(UTC)
+    conn.execute(table.insert().values(key="cursor", seq=seq, created_at=now, updated_at=now))
+
+
 #: Ordered; append only.  Each runs once, in its own transaction, recorded in ``migrations``.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2]
 
 _COLUMNS = [c.name for c in deliveries.columns]
 
@@ -133,6 +162,12 @@ def _row(record: Mapping[str, Any]) -> LedgerRow:
     )
 
 
+#: Seconds between two readings of the database clock (PostgreSQL).
+CLOCK_CHECK = 30.0
+#: The PostgreSQL advisory lock that serializes migrations and syncs between workers.
+ADVISORY_KEY = 0x7075626C
+
+
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine; on SQLite every write transaction starts ``BEGIN IMMEDIATE`` (atomic claims)."""
     if not url.startswith("sqlite"):
@@ -163,6 +198,7 @@ class Ledger:
         self.engine = engine
         self.worker = worker
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self._offset: tuple[float, timedelta] | None = None
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -198,17 +234,34 @@ class Ledger:
             return None
 
     def migrate(self) -> None:
+        """Apply what is missing; several workers starting at once migrate one at a time."""
         with self.engine.begin() as conn:
+            self.serialize(conn)
             migrations_table.create(conn, checkfirst=True)
             done = {r[0] for r in conn.execute(sa.select(migrations_table.c.version))}
         for version, step in enumerate(MIGRATIONS, start=1):
             if version in done:
                 continue
             with self.engine.begin() as conn:
+                self.serialize(conn)
+                query = sa.select(migrations_table.c.version).where(
+                    migrations_table.c.version == version
+                )
+                if conn.execute(query).first() is not None:
+                    continue
                 step(conn)
                 conn.execute(
                     migrations_table.insert().values(version=version, applied_at=datetime.now(UTC))
                 )
+
+    def serialize(self, conn: Connection) -> None:
+        """Make this transaction wait for any other worker's schema change or sync.
+
+        SQLite already serializes writers (``BEGIN IMMEDIATE``); PostgreSQL takes a
+        transaction-level advisory lock, so two workers never insert the same rows at once.
+        """
+        if not self.is_sqlite:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -223,12 +276,20 @@ class Ledger:
             yield conn
 
     def db_now(self, fallback: datetime) -> datetime:
-        """The database's clock when several workers share it (PostgreSQL), else ``fallback``."""
+        """The database's clock when several workers share it (PostgreSQL), else ``fallback``.
+
+        The offset between the two clocks is measured at most every ``CLOCK_CHECK`` seconds
+        (clocks drift slowly), so a send does not pay a round trip per timestamp.
+        """
         if self.is_sqlite:
             return fallback
-        with self.engine.connect() as conn:
-            value = conn.execute(sa.text("SELECT now()")).scalar_one()
-        return value.astimezone(UTC)
+        import time
+
+        if self._offset is None or time.monotonic() - self._offset[0] > CLOCK_CHECK:
+            with self.engine.connect() as conn:
+                value = conn.execute(sa.text("SELECT now()")).scalar_one()
+            self._offset = (time.monotonic(), value.astimezone(UTC) - fallback)
+        return fallback + self._offset[1]
 
     # -- reading -----------------------------------------------------------------------
     def rows(
@@ -267,13 +328,23 @@ class Ledger:
         with self.engine.connect() as conn:
             return [(r.at, r.state, r.detail) for r in conn.execute(query)]
 
-    def next_due(self, now: datetime) -> datetime | None:
-        """The earliest time at which some delivery becomes claimable."""
+    def next_due(
+        self, now: datetime, *, after: datetime | None = None, channel: str | None = None
+    ) -> datetime | None:
+        """The earliest time at which some delivery becomes claimable.
+
+        ``after`` leaves out what was already claimable then (what is still waiting at that
+        point is blocked, e.g. by an unset token, and must not wake the daemon in a loop).
+        """
         ready = sa.func.coalesce(deliveries.c.next_attempt_at, deliveries.c.due_at)
-        query = sa.select(sa.func.min(sa.case((ready > deliveries.c.due_at, ready),
-                                               else_=deliveries.c.due_at))).where(
+        ready = sa.case((ready > deliveries.c.due_at, ready), else_=deliveries.c.due_at)
+        query = sa.select(sa.func.min(ready)).where(
             deliveries.c.state.in_([s.value for s in EDITABLE])
-        )  # fmt: skip
+        )
+        if after is not None:
+            query = query.where(ready > after)
+        if channel is not None:
+            query = query.where(deliveries.c.channel == channel)
         with self.engine.connect() as conn:
             value = conn.execute(query).scalar()
         if value is None:
@@ -321,8 +392,12 @@ class Ledger:
         return sync_rows(self, planned, now, keep_sources)
 
     def claim(self, now: datetime, lease: timedelta, *, limit: int = 1,
-              channel: str | None = None) -> list[LedgerRow]:  # fmt: skip
-        """Atomically take up to ``limit`` due deliveries for this worker, with a lease."""
+              channel: str | None = None, exclude: Iterable[str] = ()) -> list[LedgerRow]:  # fmt: skip
+        """Atomically take up to ``limit`` due deliveries for this worker, with a lease.
+
+        ``exclude`` names deliveries this worker cannot send now (handed back untouched), so
+        they never block the ones due after them.
+        """
         ready = sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
         pick = (
             sa.select(deliveries.c.id)
@@ -334,15 +409,15 @@ class Ledger:
         )
         if channel is not None:
             pick = pick.where(deliveries.c.channel == channel)
+        skip = list(exclude)
+        if skip:
+            pick = pick.where(deliveries.c.id.not_in(skip))
         if not self.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)
-        with self._tx() as conn:
-            ids = [r[0] for r in conn.execute(pick)]
-            if not ids:
-                return []
-            conn.execute(
+        with self._tx() as conn:  # one statement: pick (skipping rows others hold) and take
+            claimed = conn.execute(
                 deliveries.update()
-                .where(deliveries.c.id.in_(ids))
+                .where(deliveries.c.id.in_(pick.scalar_subquery()))
                 .where(deliveries.c.state.in_([s.value for s in EDITABLE]))
                 .values(
                     state=State.SENDING.value,
@@ -352,10 +427,11 @@ class Ledger:
                     first_attempt_at=sa.func.coalesce(deliveries.c.first_attempt_at, now),
                     updated_at=now,
                 )
+                .returning(*deliveries.c)
             )
-            self._log(conn, ids, State.SENDING.value, None, now)
-            claimed = conn.execute(sa.select(deliveries).where(deliveries.c.id.in_(ids)))
-            return [_row(r._mapping) for r in claimed]
+            rows = sorted((_row(r._mapping) for r in claimed), key=lambda r: (r.due_at, r.id))
+            self._log(conn, [r.id for r in rows], State.SENDING.value, None, now)
+            return rows
 
     def renew(self, ids: Iterable[str], until: datetime) -> None:
         """Extend the lease of deliveries this worker is still sending."""
@@ -387,10 +463,12 @@ class Ledger:
         return ids
 
     def mark_sent(self, delivery_id: str, receipt: Receipt, now: datetime,
-                  payload: Mapping[str, Any] | None = None, detail: str | None = None) -> bool:  # fmt: skip
+                  payload: Mapping[str, Any] | None = None, detail: str | None = None,
+                  *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
+        """``allowed`` narrows the states it may come from (a reconcile: only ``uncertain``)."""
         return self._move(
             delivery_id, State.SENT, now,
-            allowed=(State.SENDING, State.UNCERTAIN),
+            allowed=allowed or (State.SENDING, State.UNCERTAIN),
             detail=detail or receipt.remote_url or receipt.remote_id,
             remote_id=receipt.remote_id, remote_url=receipt.remote_url, sent_at=now,
             error=None, lease_until=None, changed=False,
@@ -398,17 +476,19 @@ class Ledger:
             payload=json.dumps(payload, sort_keys=True) if payload is not None else None,
         )  # fmt: skip
 
-    def mark_retrying(self, delivery_id: str, error: str, at: datetime, now: datetime) -> bool:
+    def mark_retrying(self, delivery_id: str, error: str, at: datetime, now: datetime,
+                      *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
         return self._move(
             delivery_id, State.RETRYING, now,
-            allowed=(State.SENDING, State.UNCERTAIN), detail=error,
+            allowed=allowed or (State.SENDING, State.UNCERTAIN), detail=error,
             error=error, next_attempt_at=at, lease_until=None,
         )  # fmt: skip
 
-    def mark_failed(self, delivery_id: str, error: str, now: datetime) -> bool:
+    def mark_failed(self, delivery_id: str, error: str, now: datetime,
+                    *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
         return self._move(
             delivery_id, State.FAILED, now,
-            allowed=(State.SENDING, State.UNCERTAIN, State.PENDING, State.RETRYING),
+            allowed=allowed or (State.SENDING, State.UNCERTAIN, State.PENDING, State.RETRYING),
             detail=error, error=error, lease_until=None,
         )  # fmt: skip
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from publisher.channels.base import Channel, Feed, read_token
 from publisher.config import Config
 from publisher.errors import ChannelError, ExitStatus, PostError, TokenMissing
 from publisher.ledger import Ledger
-from publisher.models import Delivery, Draft, LedgerRow, Receipt, State
+from publisher.models import Delivery, Draft, LedgerRow, Receipt, State, split_delivery_id
 from publisher.plan import Plan, expiry_reason, plan
 from publisher.posts import ReadResult
 from publisher.sync import planned_row
@@ -84,7 +85,10 @@ class Runner:
         self.plan = Plan()
         self._deliveries: dict[str, Delivery] = {}
         self._in_flight: set[str] = set()
+        self._parked: set[str] = set()
         self._lock = threading.Lock()
+        #: Set to stop taking new deliveries (SIGTERM); the sends in flight finish.
+        self.stopping = threading.Event()
 
     def now(self) -> datetime:
         return self.ledger.db_now(self.clock())
@@ -98,6 +102,8 @@ class Runner:
         rows = [planned_row(d, self.config.channels[d.channel]) for d in self.plan.deliveries]
         keep = frozenset(e.path for e in read.errors)
         counts = self.ledger.sync(rows, now, keep)
+        with self._lock:
+            self._parked.clear()
         if report is not None:
             report.sync_counts = counts
             report.post_errors.extend(read.errors)
@@ -112,11 +118,15 @@ class Runner:
         return report
 
     # -- reconcile -----------------------------------------------------------------
-    def reconcile(self, report: RunReport) -> None:
+    def reconcile(self, report: RunReport, channel_name: str | None = None) -> None:
         """Look for the posts that uncertain sends may have created, before any retry."""
         now = self.now()
-        self.ledger.take_over_sending(now, all_rows=False)
-        for row in self.ledger.rows(states=[State.UNCERTAIN]):
+        for taken in self.ledger.take_over_sending(now, all_rows=False):
+            logs.state_change(taken, split_delivery_id(taken)[2], State.UNCERTAIN.value,
+                              "its lease ran out while sending (the worker died?)")  # fmt: skip
+        for row in self.ledger.rows(states=[State.UNCERTAIN], channel=channel_name):
+            if self.stopping.is_set():
+                return
             channel = self.channels.get(row.channel)
             delivery = self._deliveries.get(row.id)
             if channel is None or delivery is None:
@@ -134,15 +144,18 @@ class Runner:
 
     def _settle_lookup(self, row: LedgerRow, draft: Draft, found: Receipt | None,
                        report: RunReport, how: str) -> None:  # fmt: skip
-        now = self.now()
+        # Only from the state the row was read in: if another worker settled it meanwhile,
+        # this lookup's answer is stale and must not move the row again.
+        now, was = self.now(), (row.state,)
         if found is not None:
-            if self.ledger.mark_sent(row.id, found, now, draft.payload, detail=how):
+            if self.ledger.mark_sent(row.id, found, now, draft.payload, detail=how, allowed=was):
                 self._record(report, Outcome(row.id, row.channel, State.SENT, found.remote_url))
         elif row.attempts >= self.config.max_attempts:
             message = f"not found after an uncertain send, and {row.attempts} attempts made"
-            if self.ledger.mark_failed(row.id, message, now):
+            if self.ledger.mark_failed(row.id, message, now, allowed=was):
                 self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
-        elif self.ledger.mark_retrying(row.id, "not found after an uncertain send", now, now):
+        elif self.ledger.mark_retrying(row.id, "not found after an uncertain send", now, now,
+                                       allowed=was):  # fmt: skip
             logs.state_change(row.id, row.channel, State.RETRYING.value, "not found; retrying")
 
     # -- sending -------------------------------------------------------------------
@@ -151,40 +164,59 @@ class Runner:
         names = list(self.channels)
         if not names:
             return
+        pool = ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="channel")
+        with self.keeping_leases(), pool:
+            for future in [pool.submit(self.serve_channel, n, report) for n in names]:
+                future.result()
+
+    @contextmanager
+    def keeping_leases(self) -> Iterator[None]:
+        """Renew the leases of the sends in flight while the block runs."""
         stop = threading.Event()
         keeper = threading.Thread(target=self._keep_leases, args=(stop,), daemon=True)
         keeper.start()
         try:
-            with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="channel") as pool:
-                for future in [pool.submit(self._serve_channel, n, report) for n in names]:
-                    future.result()
+            yield
         finally:
             stop.set()
             keeper.join()
 
     def _keep_leases(self, stop: threading.Event) -> None:
-        interval = max(1.0, self.config.lease.total_seconds() / 3)
+        interval = max(0.5, self.config.lease.total_seconds() / 3)
         while not stop.wait(interval):
-            self.renew_leases()
+            try:
+                self.renew_leases()
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not end renewals
+                logs.get().warning(f"cannot renew leases: {type(exc).__name__}")
 
-    def _serve_channel(self, name: str, report: RunReport) -> None:
+    def serve_channel(self, name: str, report: RunReport) -> datetime | None:
+        """Send this channel's due deliveries one after another, oldest first.
+
+        Returns the time of the last claim that found nothing, or None when the channel
+        stopped early (unset token, hourly cap, shutdown): what was due then and is still
+        waiting is blocked, so the daemon schedules its next wake-up after that time.
+        """
         channel = self.channels[name]
+        if not self._token_ok(channel, report):
+            return None
         cap = channel.config.max_per_hour
         skipped: set[str] = set()
-        while True:
+        while not self.stopping.is_set():
             now = self.now()
             if cap and self.ledger.sent_count_since(name, now - timedelta(hours=1)) >= cap:
                 logs.get().info(f"channel {name}: {cap} posts in the last hour; the rest waits")
-                return
-            claimed = self.ledger.claim(now, self.config.lease, limit=1, channel=name)
+                return None
+            with self._lock:
+                exclude = skipped | self._parked
+            claimed = self.ledger.claim(now, self.config.lease, limit=1, channel=name,
+                                        exclude=exclude)  # fmt: skip
             if not claimed:
-                return
-            row = claimed[0]
-            if row.id in skipped:
-                self.ledger.release(row.id, "waiting", now)
-                return
-            if not self._send(row, channel, report):
-                skipped.add(row.id)
+                return now
+            if not self._send(claimed[0], channel, report):
+                skipped.add(claimed[0].id)
+        return None
+
+    _serve_channel = serve_channel
 
     def _send(self, row: LedgerRow, channel: Channel, report: RunReport) -> bool:
         """Attempt one claimed delivery; False if it was handed back untouched."""
@@ -192,6 +224,8 @@ class Runner:
         delivery = self._deliveries.get(row.id)
         if delivery is None:
             self.ledger.release(row.id, "its post file currently has errors", now)
+            with self._lock:
+                self._parked.add(row.id)
             return False
         start = max(row.due_at, row.catch_up_from or row.due_at)
         reason = expiry_reason(
@@ -211,17 +245,19 @@ class Runner:
             if self.ledger.mark_failed(row.id, message, now):
                 self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
             return True
+        logs.state_change(row.id, row.channel, State.SENDING.value, f"attempt {row.attempts}")
         self._hold(row.id)
         try:
             receipt = channel.publish(draft)
         except ChannelError as exc:
             self._failed_attempt(row, channel, draft, exc, report)
             return True
+        else:
+            if self.ledger.mark_sent(row.id, receipt, self.now(), draft.payload):
+                self._record(report, Outcome(row.id, row.channel, State.SENT, receipt.remote_url))
+            return True
         finally:
             self._unhold(row.id)
-        if self.ledger.mark_sent(row.id, receipt, self.now(), draft.payload):
-            self._record(report, Outcome(row.id, row.channel, State.SENT, receipt.remote_url))
-        return True
 
     def _failed_attempt(self, row: LedgerRow, channel: Channel, draft: Draft,
                         exc: ChannelError, report: RunReport) -> None:  # fmt: skip
@@ -260,9 +296,11 @@ class Runner:
         return timedelta(seconds=delay)
 
     # -- feeds ---------------------------------------------------------------------
-    def rebuild_feeds(self, report: RunReport) -> None:
+    def rebuild_feeds(self, report: RunReport, names: Iterable[str] | None = None) -> None:
+        """Rewrite the feed files (all, or the named channels') from the ledger if stale."""
+        wanted = None if names is None else set(names)
         for name, channel in self.channels.items():
-            if isinstance(channel, Feed):
+            if isinstance(channel, Feed) and (wanted is None or name in wanted):
                 limit = int(channel.config.options.get("max_items", 50))
                 items = [payload for _, payload in self.ledger.sent_payloads(name, limit)]
                 if channel.rebuild(items):

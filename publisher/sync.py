@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from publisher import logs
 from publisher.models import Delivery, State
 
 if TYPE_CHECKING:
@@ -70,11 +71,12 @@ def sync_rows(
     wanted = {row["id"]: row for row in planned}
     counts = {"new": 0, "updated": 0, "cancelled": 0, "restored": 0, "changed": 0}
     with ledger.engine.begin() as conn:
+        ledger.serialize(conn)
         current = {
             r.id: r
             for r in conn.execute(
                 sa.select(t.c.id, t.c.state, t.c.due_at, t.c.expires_at, t.c.content_hash,
-                          t.c.source, t.c.changed, t.c.sent_hash)
+                          t.c.source, t.c.changed, t.c.sent_hash, t.c.channel)
             )
         }  # fmt: skip
         inserts: list[dict[str, Any]] = []
@@ -93,15 +95,13 @@ def sync_rows(
             moved = (have.due_at != row["due_at"] or have.expires_at != row["expires_at"]
                      or have.content_hash != row["content_hash"] or have.source != row["source"])  # fmt: skip
             if state in (State.PENDING, State.RETRYING) and moved:
-                updates.append({**_fields(row), "b_id": delivery_id, "state": state.value})
+                updates.append({**_fields(row), "b_id": delivery_id, "b_state": state.value})
                 counts["updated"] += 1
             elif state is State.CANCELLED or (
                 state is State.EXPIRED and have.due_at != row["due_at"]
             ):
-                updates.append({**_fields(row), "b_id": delivery_id, "state": State.PENDING.value,
-                                "catch_up_from": None})  # fmt: skip
-                log.append(_entry(delivery_id, State.PENDING, "post is back or rescheduled", now,
-                                  ledger.worker))  # fmt: skip
+                updates.append({**_fields(row), "b_id": delivery_id, "b_state": state.value,
+                                "state": State.PENDING.value, "catch_up_from": None})  # fmt: skip
                 counts["restored"] += 1
             elif state is State.SENT and not have.changed and have.sent_hash != row["content_hash"]:
                 conn.execute(t.update().where(t.c.id == delivery_id).values(
@@ -115,17 +115,31 @@ def sync_rows(
         if inserts:
             conn.execute(t.insert(), inserts)
         for update in updates:
-            conn.execute(
-                t.update().where(t.c.id == update.pop("b_id")).values(**update, updated_at=now)
-            )
+            # Compare-and-set: a row another worker claimed meanwhile is left alone.
+            delivery_id, expected = update.pop("b_id"), update.pop("b_state")
+            done = conn.execute(
+                t.update().where(t.c.id == delivery_id).where(t.c.state == expected)
+                .values(**update, updated_at=now)
+            ).rowcount  # fmt: skip
+            if done and update.get("state") == State.PENDING.value:
+                log.append(_entry(delivery_id, State.PENDING, "post is back or rescheduled", now,
+                                  ledger.worker))  # fmt: skip
+                logs.state_change(delivery_id, current[delivery_id].channel,
+                                  State.PENDING.value, "post is back or rescheduled")  # fmt: skip
         if gone:
-            conn.execute(t.update().where(t.c.id.in_(gone)).where(
+            moved = conn.execute(t.update().where(t.c.id.in_(gone)).where(
                 t.c.state.in_([State.PENDING.value, State.RETRYING.value])).values(
                 state=State.CANCELLED.value, updated_at=now,
-                error="the post, its file or its channel is gone (or it became a draft)"))  # fmt: skip
+                error="the post, its file or its channel is gone (or it became a draft)")).rowcount  # fmt: skip
+            if moved != len(gone):  # another worker claimed some meanwhile
+                gone = [r[0] for r in conn.execute(sa.select(t.c.id).where(t.c.id.in_(gone))
+                        .where(t.c.state == State.CANCELLED.value))]  # fmt: skip
             log.extend(_entry(i, State.CANCELLED, "post or channel gone", now, ledger.worker)
                        for i in gone)  # fmt: skip
             counts["cancelled"] = len(gone)
+            for i in gone:
+                logs.state_change(i, current[i].channel, State.CANCELLED.value,
+                                  "the post, its file or its channel is gone (or became a draft)")  # fmt: skip
         if log:
             conn.execute(history.insert(), log)
     return counts

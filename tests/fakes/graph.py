@@ -200,6 +200,7 @@ class FakeGraph:
 class _Handler(BaseHTTPRequestHandler):
     graph: FakeGraph
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answer at once, not after the 40 ms delayed-ACK wait
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the tests read ``fake.requests`` instead."""

@@ -206,6 +206,7 @@ class FakeLinkedIn:
 class _Handler(BaseHTTPRequestHandler):
     state: FakeLinkedIn
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answer at once, not after the 40 ms delayed-ACK wait
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass

@@ -69,6 +69,13 @@ class PublisherGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 - the last line of defence, no traceback by default
             if isinstance(ctx.obj, Options) and ctx.obj.debug:
                 traceback.print_exc()
+            if type(exc).__module__.startswith("sqlalchemy"):
+                from publisher.schema import safe_db_error
+
+                error(f"the ledger cannot be used: {safe_db_error(exc)}",
+                      "check [publisher].state and the database; a damaged SQLite file can be "
+                      "moved aside (a new ledger may re-send what the old one recorded)")  # fmt: skip
+                finish(ExitStatus.BAD_INPUT)
             from publisher.channels.base import scrub
 
             error(f"unexpected {type(exc).__name__}: {scrub(str(exc))}",
@@ -281,13 +288,19 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
     if dry_run:
         from publisher.daemon import dry_run as schedule
 
-        for line in schedule(config, opts.now()):
+        lines, errors = schedule(config, opts.now())
+        report_post_errors(errors)
+        for line in lines:
             click.echo(line)
-        finish(ExitStatus.OK)
+        finish(ExitStatus.BAD_INPUT if errors else ExitStatus.OK)
     if once:
         from publisher.daemon import run_once
 
-        finish(run_once(config, opts.now if opts.clock else None))
+        report = run_once(config, opts.now if opts.clock else None)
+        report_post_errors(report.post_errors)
+        for missing in report.token_errors.values():
+            error(f"{missing.message}; its deliveries stay pending", missing.hint)
+        finish(report.exit_status)
     from publisher.daemon import serve
 
     finish(serve(config))

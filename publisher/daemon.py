@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from publisher import logs
 from publisher.config import Config
-from publisher.errors import ExitStatus
+from publisher.errors import ExitStatus, PostError
+
+if TYPE_CHECKING:
+    from publisher.ledger import Ledger
+    from publisher.lock import LedgerLock
+    from publisher.runner import RunReport
 
 
-def open_for_run(config: Config) -> tuple[object | None, object]:
+def open_for_run(config: Config) -> tuple[LedgerLock | None, Ledger]:
     """Take the SQLite lock (if SQLite), open the ledger, settle what a crash left ``sending``."""
     from publisher.ledger import Ledger
     from publisher.lock import LedgerLock
@@ -26,8 +32,8 @@ def open_for_run(config: Config) -> tuple[object | None, object]:
     return lock, ledger
 
 
-def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> ExitStatus:
-    """Reconcile, publish what is due, rebuild feeds; the exit status says how it went."""
+def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> RunReport:
+    """Reconcile, publish what is due, rebuild feeds; the report says how it went."""
     import os
 
     from publisher.channels import build_channels
@@ -41,12 +47,12 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Exi
     try:
         clock = clock or now_utc
         if lock is not None:
-            for taken in ledger.take_over_sending(clock(), all_rows=True):  # type: ignore[attr-defined]
+            for taken in ledger.take_over_sending(clock(), all_rows=True):
                 logs.state_change(taken, split_delivery_id(taken)[2], "uncertain",
                                   "the last run stopped while sending; looking for it")  # fmt: skip
-        notifier = Notifier(config, ledger, clock, os.environ)  # type: ignore[arg-type]
+        notifier = Notifier(config, ledger, clock, os.environ)
         notifier.setup()
-        runner = Runner(config, ledger, build_channels(config), clock)  # type: ignore[arg-type]
+        runner = Runner(config, ledger, build_channels(config), clock)
         report = runner.run_once(read_posts(config))
         try:
             notifier.run()
@@ -54,24 +60,20 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Exi
             logs.get().warning(f"notifications: {type(exc).__name__}: {exc}")
     finally:
         if lock is not None:
-            lock.release()  # type: ignore[attr-defined]
-    for exc in report.post_errors:
-        logs.get().error(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
-    for exc in report.token_errors.values():
-        logs.get().error(f"{exc.message}; its deliveries stay pending ({exc.hint})")
+            lock.release()
     sent = sum(1 for o in report.outcomes if o.state.value == "sent")
     logs.get().info(f"run finished: {sent} sent, {len(report.outcomes) - sent} other outcomes")
-    return report.exit_status
+    return report
 
 
-def dry_run(config: Config, now: datetime) -> list[str]:
+def dry_run(config: Config, now: datetime) -> tuple[list[str], list[PostError]]:
     """What would go out, when: the plan from now on, without network or ledger."""
     from publisher.plan import plan, preview_state
     from publisher.posts import read_posts
     from publisher.times import zone
 
     read = read_posts(config)
-    lines = [f"error: {e.message}" for e in read.errors]
+    lines: list[str] = []
     for delivery in plan(read.posts, config, now).deliveries:
         state = preview_state(
             delivery, config.channels[delivery.channel].type, now, config.catch_up
@@ -81,7 +83,7 @@ def dry_run(config: Config, now: datetime) -> list[str]:
         when = "now" if state == "overdue" else (
             f"{delivery.due_at.astimezone(zone(delivery.post.timezone)):%Y-%m-%d %H:%M %Z}")  # fmt: skip
         lines.append(f"would send {when}: {delivery.id}")
-    return lines
+    return lines, read.errors
 
 
 def serve(config: Config) -> ExitStatus:

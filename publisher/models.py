@@ -174,3 +174,5 @@ class LedgerRow:
     content_hash: str = ""
     was_uncertain: bool = False
     catch_up_from: datetime | None = None
+    #: The draft of the latest attempt: ``{"payload": ..., "text": ...}``.
+    attempt: Mapping[str, Any] | None = None

@@ -100,7 +100,7 @@ class Runner:
         self.plan = plan(read.posts, self.config, now)
         self._deliveries = self.plan.by_id()
         rows = [planned_row(d, self.config.channels[d.channel]) for d in self.plan.deliveries]
-        keep = frozenset(e.path for e in read.errors)
+        keep = read.bad_paths
         counts = self.ledger.sync(rows, now, keep)
         with self._lock:
             self._parked.clear()
@@ -133,8 +133,8 @@ class Runner:
                 continue
             if not self._token_ok(channel, report):
                 continue
-            draft = channel.render(delivery)
-            since = (row.first_attempt_at or row.due_at) - timedelta(minutes=10)
+            draft = attempted(row) or channel.render(delivery)
+            since = row.first_attempt_at or row.due_at
             try:
                 found = channel.find(draft, since)
             except ChannelError as exc:
@@ -246,6 +246,7 @@ class Runner:
                 self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
             return True
         logs.state_change(row.id, row.channel, State.SENDING.value, f"attempt {row.attempts}")
+        self.ledger.record_attempt(row.id, draft.payload, draft.text)
         self._hold(row.id)
         try:
             receipt = channel.publish(draft)
@@ -268,7 +269,7 @@ class Runner:
                 self._record(report, Outcome(row.id, row.channel, State.UNCERTAIN, message))
             return
         if exc.duplicate and row.was_uncertain:
-            since = (row.first_attempt_at or row.due_at) - timedelta(minutes=10)
+            since = row.first_attempt_at or row.due_at
             try:
                 found = channel.find(draft, since)
             except ChannelError:
@@ -340,3 +341,10 @@ class Runner:
             ids = list(self._in_flight)
         if ids:
             self.ledger.renew(ids, self.now() + self.config.lease)
+
+
+def attempted(row: LedgerRow) -> Draft | None:
+    """The draft an earlier attempt really sent (the post file may have changed since)."""
+    if not row.attempt:
+        return None
+    return Draft(row.id, row.channel, row.attempt["payload"], text=row.attempt["text"])

@@ -28,7 +28,7 @@ from typing import Any
 from publisher import logs
 from publisher.channels.base import check_expiry, scrub
 from publisher.config import Config
-from publisher.errors import ExitStatus, PostError
+from publisher.errors import ExitStatus, PostError, PublisherError
 from publisher.ledger import Ledger
 from publisher.models import State, split_delivery_id
 from publisher.notify import Notifier, NotifyThread
@@ -216,6 +216,8 @@ class Daemon:
         while not self.stop.wait(SCAN_INTERVAL):
             try:
                 self.scan()
+            except PublisherError as exc:  # e.g. posts_dir unmounted: say it once, keep going
+                self._once(exc.message, f"{exc.message} ({exc.hint})")
             except Exception as exc:  # noqa: BLE001 - a hiccup must not end the daemon
                 logs.get().error(f"scanning post files: {type(exc).__name__}: "
                                  f"{scrub(str(exc))}")  # fmt: skip

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publisher.config import Config
-from publisher.errors import PostError
+from publisher.errors import ConfigError, PostError
 from publisher.models import Post
 from publisher.posts import ReadResult, collect, read_post
 
@@ -84,6 +84,11 @@ class PostWatcher:
 
     def scan(self) -> Changes:
         """Stat every post file; parse the new and changed ones; forget the deleted ones."""
+        if not self.config.posts_dir.is_dir():  # unmounted or renamed: not "every post deleted"
+            raise ConfigError(
+                f"publisher.posts_dir: the folder {self.config.posts_dir} does not exist",
+                "create it, fix posts_dir, or mount it; deliveries wait until it is back",
+            )
         added: list[Path] = []
         changed: list[Path] = []
         errors: list[PostError] = []

@@ -197,3 +197,23 @@ def test_preview_usage_errors(invoke, site: Site, tmp_path: Path) -> None:
     assert garbage.exit_code == 2 and "ISO 8601" in garbage.stderr
     unwritable = invoke(site, "preview", "-o", str(tmp_path / "missing" / "x.json"))
     assert unwritable.exit_code == 2 and "cannot write" in unwritable.stderr
+
+
+def test_a_damaged_ledger_is_a_clear_error(invoke, site: Site) -> None:
+    (site.root / "state").mkdir()
+    (site.root / "state" / "publisher.db").write_bytes(b"this is not a database" * 100)
+    for args in (("status",), ("run", "--once"), ("preview",)):
+        result = invoke(site, *args)
+        assert result.exit_code == 2, args
+        assert "the ledger cannot be used" in result.stderr and "hint:" in result.stderr
+        assert "Traceback" not in result.stderr and "[SQL:" not in result.stderr
+
+
+def test_run_once_and_dry_run_report_bad_files_as_errors(invoke, site: Site) -> None:
+    site.write_post("ok.en.md", 'title = "OK"\npublish_at = 2027-06-01T09:00:00')
+    site.write_post("bad.en.md", 'title = "Bad"')
+    dry = invoke(site, "run", "--dry-run")
+    assert dry.exit_code == 2 and "would send now: ok/en/rss/post" in dry.stdout
+    assert "publisher: error: posts/bad.en.md" in dry.stderr and "error" not in dry.stdout
+    once = invoke(site, "run", "--once")
+    assert once.exit_code == 2 and "publisher: error: posts/bad.en.md" in once.stderr

@@ -518,3 +518,20 @@ def test_run_once_reconciles_a_post_facebook_created_before_answering_500(graph,
     [row] = rows
     assert (row["state"], row["remote_id"]) == ("sent", post["id"])
     assert [r.method for r in graph.requests] == ["POST", "GET"]
+
+
+def test_an_edit_after_an_uncertain_send_does_not_post_twice(graph, tmp_path):
+    config = write_site(tmp_path, graph, datetime.now(UTC) - timedelta(hours=1))
+    graph.fail_next(2, status=500, is_transient=True, create=True)
+    assert cli_json(config, graph, "run", "--once")[0] == 1
+    post = next(tmp_path.rglob("working-group.en.md"))
+    post.write_text(post.read_text().replace("Partners meet", "Partners met"), encoding="utf-8")
+
+    assert cli_json(config, graph, "run", "--once")[0] == 0
+    assert cli_json(config, graph, "run", "--once")[0] == 0  # its sync flags the edit
+    _, rows = cli_json(config, graph, "status", "--json")
+
+    [only] = graph.posts
+    assert "Partners meet" in only["message"]
+    [row] = rows
+    assert (row["state"], row["remote_id"], row["changed"]) == ("sent", only["id"], True)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from publisher.errors import ChannelError, TokenMissing
@@ -207,6 +208,17 @@ def json_body(response: requests.Response) -> Any | None:
         return None
 
 
+def read_image(path: Path) -> bytes:
+    """An image's bytes at publish time; a missing file fails before any request is made."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ChannelError(
+            f"the image {path} cannot be read ({exc.strerror or exc})",
+            hint="put the file back (or fix `image` in the post), then `publisher retry` it",
+        ) from None
+
+
 def normalize_text(text: str) -> str:
     """Text as compared when reconciling: whitespace folded, case kept."""
     return " ".join(text.split())
@@ -235,6 +247,7 @@ __all__ = [
     "check_expiry",
     "json_body",
     "normalize_text",
+    "read_image",
     "read_token",
     "redact",
     "scrub",

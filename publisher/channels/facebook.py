@@ -22,6 +22,7 @@ from publisher.channels.base import (
     check_expiry,
     json_body,
     normalize_text,
+    read_image,
     read_token,
     redact,
     scrub,
@@ -304,13 +305,7 @@ def _file_entry(image: Path, warnings: list[str]) -> dict[str, Any]:
 def _read_file(entry: Mapping[str, Any]) -> tuple[str, bytes, str]:
     """The bytes of an upload, read at publish time; a missing file fails before any request."""
     path = Path(str(entry["path"]))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ChannelError(
-            f"the image {path} cannot be read ({exc.strerror or exc})",
-            hint="put the file back (or fix `image` in the post) and retry the delivery",
-        ) from None
+    data = read_image(path)
     return path.name, data, str(entry.get("type") or "application/octet-stream")
 
 

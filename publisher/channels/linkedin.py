@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from publisher.channels.base import Health, check_expiry, json_body, read_token, redact, scrub
+from publisher.channels.base import (
+    Health,
+    check_expiry,
+    json_body,
+    read_image,
+    read_token,
+)
+from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
 from publisher.channels.little import commentary, plain
 from publisher.errors import ChannelError
 from publisher.models import Draft, Receipt
@@ -39,22 +46,7 @@ UPLOAD_TIMEOUT = (5.0, 120.0)
 FIND_PAGE = 50
 #: Reconcile also accepts posts this much older than the first attempt (clocks disagree).
 CLOCK_SKEW = timedelta(minutes=10)
-TOKEN_HINT = (
-    "LinkedIn access tokens last 60 days: create a new one with w_organization_social and "
-    "r_organization_social (README, 'LinkedIn'), put it in ${env}, and update token_expires_at"
-)
-ROLE_HINT = (
-    "the token needs w_organization_social (and r_organization_social to reconcile), and its "
-    "member must be an ADMINISTRATOR or CONTENT_ADMINISTRATOR of the Page {author}"
-)
-VERSION_HINT = (
-    "set api_version in [channels.{name}] to a current YYYYMM version (LinkedIn keeps about "
-    "the last 12 months active)"
-)
-RETRY_HINT = "nothing was posted; it will be retried"
-UNCERTAIN_HINT = "the post may exist; it will be looked for before any retry"
 PROTOCOL = {"X-Restli-Protocol-Version": "2.0.0"}
-_DUPLICATE_OF = re.compile(r"urn:li:(?:share|ugcPost|post):[A-Za-z0-9_-]+")
 
 
 class LinkedInChannel:
@@ -165,13 +157,7 @@ class LinkedInChannel:
         if not upload_url or not urn:
             message = f"channel {self.name!r}: LinkedIn's initializeUpload answer has no uploadUrl"
             raise ChannelError(message, hint=RETRY_HINT, retry=True)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ChannelError(
-                f"channel {self.name!r}: cannot read the image {path}: {exc.strerror}",
-                hint="restore the image file, then `publisher retry` the delivery",
-            ) from None
+        data = read_image(path)
         headers = {"Content-Type": mime}
         if self._trusted(upload_url):
             headers["Authorization"] = f"Bearer {token}"
@@ -305,83 +291,10 @@ class LinkedInChannel:
 
     def _error(self, resp: requests.Response, token: str, *, creating: bool) -> ChannelError:
         """LinkedIn's error answer as an operator-readable ``ChannelError`` (rules in README)."""
-        status = resp.status_code
-        body = json_body(resp)
-        body = body if isinstance(body, dict) else {}
-        inputs = ((body.get("errorDetails") or {}).get("inputErrors")) or []
-        codes = {str(body.get("code") or "")} | {str(e.get("code") or "") for e in inputs}
-        said = scrub(redact(str(body.get("message") or ""), [token]))[:300]
-        where, code = f"channel {self.name!r}: LinkedIn", str(body.get("code") or status)
-        kind = {65600: "is invalid", 65601: "was revoked", 65602: "has expired"}
-        env = self.config.token_env or "the token variable"
-        permanent = {
-            401: (f"says the access token {kind.get(body.get('serviceErrorCode'), 'was refused')}",
-                  TOKEN_HINT.replace("{env}", env)),
-            403: (f"denied access: {said}", ROLE_HINT.format(author=self.author)),
-            426: (f"says LinkedIn-Version {self.version} is retired: {said}",
-                  VERSION_HINT.format(name=self.name)),
-        }  # fmt: skip
-        if "NONEXISTENT_VERSION" in codes:
-            status = 426
-        if status in permanent:
-            message, hint = permanent[status]
-            return ChannelError(f"{where} {message} ({code})", hint=hint, code=code)
-        if status == 429:
-            return ChannelError(
-                f"{where}'s rate limit is reached (HTTP 429)",
-                hint="LinkedIn's daily quotas reset at 00:00 UTC; it will be retried then",
-                retry=True,
-                retry_after=self._retry_after(resp),
-                code="429",
-            )
-        if "DUPLICATE_POST" in codes:
-            found = _DUPLICATE_OF.search(str(body.get("message") or ""))
-            self._duplicate_of = found.group(0) if found else None
-            return ChannelError(
-                f"{where} rejects the text as a duplicate of "
-                f"{self._duplicate_of or 'an earlier post'}",
-                hint="LinkedIn refuses a text it already has; change the text to post it again",
-                duplicate=True,
-                duplicate_of=self._duplicate_of,
-                code="DUPLICATE_POST",
-            )
-        if status >= 500 or not body:
-            return ChannelError(
-                f"{where} answered HTTP {status}"
-                + (f" ({said})" if said else " with a page that is not JSON"),
-                hint=UNCERTAIN_HINT if creating else RETRY_HINT,
-                uncertain=creating,
-                retry=not creating,
-                code=str(status),
-            )
-        fields = [
-            f"{(e.get('input') or {}).get('inputPath', {}).get('fieldPath') or '?'} "
-            f"({e.get('code') or e.get('description') or 'invalid'})"
-            for e in inputs
-        ]
-        detail = f"; fields: {', '.join(fields)}" if fields else ""
-        hint = "fix the post (or the config) as the field names, then `publisher retry` it"
-        if "VERSION_MISSING" in codes:
-            hint = "the LinkedIn-Version header was not sent: report this as a bug"
-        return ChannelError(
-            f"{where} rejected the request: HTTP {status} {code}: {said}{detail}",
-            hint=hint,
-            code=code,
-        )
-
-    def _retry_after(self, resp: requests.Response) -> float:
-        """Retry-After when given, else the seconds until the next 00:00 UTC (daily quotas)."""
-        from email.utils import parsedate_to_datetime
-
-        given = resp.headers.get("Retry-After", "")
-        if given.strip().isdigit():
-            return float(given.strip())
-        try:
-            now = parsedate_to_datetime(resp.headers["Date"]).astimezone(UTC)
-        except (KeyError, TypeError, ValueError):
-            now = datetime.now(UTC)
-        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
-        return max(1.0, (midnight - now).total_seconds())
+        error = classify(resp, token, self, creating=creating)
+        if error.duplicate:
+            self._duplicate_of = error.duplicate_of
+        return error
 
     def _trusted(self, url: str) -> bool:
         """Send the token only to LinkedIn itself (or to the configured API host)."""

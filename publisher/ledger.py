@@ -24,10 +24,12 @@ from publisher.schema import (
     deliveries,
     history,
     make_engine,
+    migrate,
     migrations_table,
     notifications,
     row_from,
     safe_db_error,
+    serialize,
 )
 
 __all__ = ["MIGRATIONS", "Ledger", "deliveries", "history", "make_engine", "notifications"]
@@ -35,8 +37,6 @@ __all__ = ["MIGRATIONS", "Ledger", "deliveries", "history", "make_engine", "noti
 
 #: Seconds between two readings of the database clock (PostgreSQL).
 CLOCK_CHECK = 30.0
-#: The PostgreSQL advisory lock that serializes migrations and syncs between workers.
-ADVISORY_KEY = 0x7075626C
 
 
 class Ledger:
@@ -83,33 +83,11 @@ class Ledger:
 
     def migrate(self) -> None:
         """Apply what is missing; several workers starting at once migrate one at a time."""
-        with self.engine.begin() as conn:
-            self.serialize(conn)
-            migrations_table.create(conn, checkfirst=True)
-            done = {r[0] for r in conn.execute(sa.select(migrations_table.c.version))}
-        for version, step in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
-            with self.engine.begin() as conn:
-                self.serialize(conn)
-                query = sa.select(migrations_table.c.version).where(
-                    migrations_table.c.version == version
-                )
-                if conn.execute(query).first() is not None:
-                    continue
-                step(conn)
-                conn.execute(
-                    migrations_table.insert().values(version=version, applied_at=datetime.now(UTC))
-                )
+        migrate(self.engine)
 
     def serialize(self, conn: Connection) -> None:
-        """Make this transaction wait for any other worker's schema change or sync.
-
-        SQLite already serializes writers (``BEGIN IMMEDIATE``); PostgreSQL takes a
-        transaction-level advisory lock, so two workers never insert the same rows at once.
-        """
-        if not self.is_sqlite:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
+        """Make this transaction wait for any other worker's schema change or sync."""
+        serialize(conn)
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:

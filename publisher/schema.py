@@ -191,3 +191,39 @@ def safe_db_error(exc: Exception) -> str:
     """A database error without the connection URL (which may hold a password)."""
     text = str(getattr(exc, "orig", exc)).splitlines()[0]
     return re.sub(r"://[^@\s]+@", "://***@", text)
+
+
+#: The PostgreSQL advisory lock that serializes migrations and syncs between workers.
+ADVISORY_KEY = 0x7075626C
+
+
+def serialize(conn: Connection) -> None:
+    """Make this transaction wait for any other worker's schema change or sync.
+
+    SQLite already serializes writers (``BEGIN IMMEDIATE``); PostgreSQL takes a
+    transaction-level advisory lock, so two workers never insert the same rows at once.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
+
+
+def migrate(engine: Engine) -> None:
+    """Apply the migrations not yet recorded, each in its own transaction."""
+    with engine.begin() as conn:
+        serialize(conn)
+        migrations_table.create(conn, checkfirst=True)
+        done = {r[0] for r in conn.execute(sa.select(migrations_table.c.version))}
+    for version, step in enumerate(MIGRATIONS, start=1):
+        if version in done:
+            continue
+        with engine.begin() as conn:
+            serialize(conn)
+            query = sa.select(migrations_table.c.version).where(
+                migrations_table.c.version == version
+            )
+            if conn.execute(query).first() is not None:
+                continue
+            step(conn)
+            conn.execute(
+                migrations_table.insert().values(version=version, applied_at=datetime.now(UTC))
+            )

@@ -144,8 +144,17 @@ def check(opts: Options, online: bool) -> None:
     for message in result.warnings:
         warn(message)
     too_long: set[str] = set()
+    from publisher.render import length_bound
+
     for delivery in result.deliveries:
-        draft = channels[delivery.channel].render(delivery)
+        channel = channels[delivery.channel]
+        limit = getattr(channel, "limit", None)
+        if limit is None:
+            continue  # no length limit: nothing to find by rendering (a feed item)
+        bound = length_bound(delivery, channel.config, config)
+        if bound is not None and bound * getattr(channel, "expansion", 1) <= limit:
+            continue  # provably short enough, without the cost of rendering it
+        draft = channel.render(delivery)
         for message in draft.errors:
             where = message if delivery.id in message else f"{delivery.id}: {message}"
             error(f"{delivery.post.source}: {where}", "shorten the text or its override")
@@ -261,8 +270,8 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
         ledger = Ledger.open_read_only(config.state_url)
         recorded = {r.id: r for r in ledger.rows(ids=[d.id for d in chosen])} if ledger else {}
     items = entries(chosen, build_channels(config), config, now, recorded,
-                    start=window_start, until=window_end,
-                    plan_warnings=result.warnings)  # fmt: skip
+                    start=window_start, until=window_end, plan_warnings=result.warnings,
+                    keep_overdue=start is None)  # fmt: skip
     if fmt == "json":
         text = json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2)
     else:

@@ -108,8 +108,12 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
     problems: list[PostError] = []
     post_id = data.get("id")
     if post_id is None:
-        rel = path.resolve().relative_to(config.posts_dir) if path.resolve().is_relative_to(
-            config.posts_dir) else Path(path.name)  # fmt: skip
+        full = _absolute(path)
+        rel = (
+            full.relative_to(config.posts_dir)
+            if full.is_relative_to(config.posts_dir)
+            else Path(path.name)
+        )
         post_id = str(rel.parent / stem) if str(rel.parent) != "." else stem
     typed(ctx, "id", post_id, str, '"2027-06-final-conference"')
     if not _ID.match(post_id) or any(part in ("", ".", "..") for part in post_id.split("/")):
@@ -247,9 +251,14 @@ def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResul
     return collect(results, config)
 
 
+def _absolute(path: Path) -> Path:
+    """An absolute path; the files a scan finds already are, so no ``resolve`` syscalls."""
+    return path if path.is_absolute() and ".." not in path.parts else path.resolve()
+
+
 def _display(path: Path, config: Config) -> str:
     """The path as a user would name it: relative to the config's folder where possible."""
     try:
-        return str(path.resolve().relative_to(config.path.parent))
+        return str(_absolute(path).relative_to(config.path.parent))
     except ValueError:
         return str(path)

@@ -57,6 +57,7 @@ def entries(
     start: datetime | None,
     until: datetime | None,
     plan_warnings: Sequence[str] = (),
+    keep_overdue: bool = True,
 ) -> list[Entry]:
     """Render each delivery in the window; sent ones as the ledger recorded them.
 
@@ -76,7 +77,11 @@ def entries(
             state = row.state.value
         if until is not None and delivery.due_at >= until:
             continue
-        if start is not None and delivery.due_at < start and state not in ("overdue", "retrying"):
+        if (
+            start is not None
+            and delivery.due_at < start
+            and (not keep_overdue or state not in ("overdue", "retrying"))
+        ):
             continue
         if row is not None and row.state is State.SENT and row.payload is not None:
             payload, warnings = row.payload, ()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
 
 from publisher.durations import parse_duration, to_timedelta
 from publisher.models import Post
@@ -88,9 +90,6 @@ def reminder_text(
     post: Post, offset: str, custom: Mapping[str, Mapping[str, str]]
 ) -> tuple[str, list[str]]:
     """The reminder sentence for a post's event; warnings for missing wording or bad templates."""
-    from babel import Locale, UnknownLocaleError
-    from babel.dates import format_date, format_time, format_timedelta
-
     assert post.event is not None
     warnings: list[str] = []
     template, native = template_for(post.language, offset, custom)
@@ -100,26 +99,18 @@ def reminder_text(
             f"(add [reminders.templates.{post.language}] to the config)"
         )
     locale = babel_locale(post.language)
-    try:
-        Locale.parse(locale)
-    except (ValueError, UnknownLocaleError):
+    if not _known_locale(locale):
         warnings.append(f"Babel has no locale {locale!r}; dates are in English")
         locale = "en"
     start = post.event.start.astimezone(zone(post.timezone))
-    amount, unit = parse_duration(offset)
+    date_text, time_text, when = _formatted(start, offset, locale, locale if native else "en")
     values = {
         "title": post.title,
-        "date": format_date(start.date(), format="long", locale=locale),
-        "time": format_time(start.timetz(), format="short", locale=locale),
+        "date": date_text,
+        "time": time_text,
         "location": post.event.location or post.event.online_url or "online",
         "link": post.link,
-        "when": format_timedelta(
-            to_timedelta(offset),
-            granularity=_UNITS[unit],
-            threshold=float("inf"),
-            add_direction=True,
-            locale=locale if native else "en",
-        ),
+        "when": when,
     }
     try:
         return template.format(**values), warnings
@@ -129,3 +120,34 @@ def reminder_text(
             f"placeholders are {{{'} {'.join(PLACEHOLDERS)}}}"
         )
         return BUILT_IN["en"]["default"].format(**values), warnings
+
+
+@lru_cache(maxsize=64)
+def _known_locale(locale: str) -> bool:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(locale)
+    except (ValueError, UnknownLocaleError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _formatted(start: datetime, offset: str, locale: str, when_locale: str) -> tuple[str, str, str]:
+    """The event's date, time and the offset as words; cached, as each channel asks again."""
+    from babel.dates import format_date, format_time, format_timedelta
+
+    _, unit = parse_duration(offset)
+    when = format_timedelta(
+        to_timedelta(offset),
+        granularity=_UNITS[unit],
+        threshold=float("inf"),
+        add_direction=True,
+        locale=when_locale,
+    )
+    return (
+        format_date(start.date(), format="long", locale=locale),
+        format_time(start.timetz(), format="short", locale=locale),
+        when,
+    )

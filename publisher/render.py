@@ -55,8 +55,9 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("strikethrough")
 
 
+@lru_cache(maxsize=1024)
 def markdown_html(text: str) -> str:
-    """Markdown to raw (unsanitized) HTML."""
+    """Markdown to raw (unsanitized) HTML; cached, as each channel of a post renders its body."""
     return _markdown().render(text)
 
 
@@ -129,6 +130,13 @@ class _TextMaker(HTMLParser):
 
 def markdown_text(text: str, base: str = "") -> tuple[str, list[str]]:
     """Markdown to plain text with absolute links; warns about links it cannot make absolute."""
+    plain, warnings = _markdown_text(text, base)
+    return plain, list(warnings)
+
+
+@lru_cache(maxsize=1024)
+def _markdown_text(text: str, base: str) -> tuple[str, tuple[str, ...]]:
+    """``markdown_text``, cached (immutable result): a post's channels share one conversion."""
     maker = _TextMaker(base)
     maker.feed(markdown_html(text))
     maker.close()
@@ -136,7 +144,7 @@ def markdown_text(text: str, base: str = "") -> tuple[str, list[str]]:
         f"relative link {href!r} cannot be made absolute: give the post a `link` or write the full URL"
         for href in maker.relative
     ]
-    return maker.text(), warnings
+    return maker.text(), tuple(warnings)
 
 
 def hashtags(tags: tuple[str, ...] | list[str]) -> list[str]:
@@ -149,9 +157,23 @@ def hashtags(tags: tuple[str, ...] | list[str]) -> list[str]:
     return out
 
 
-def social_text(
+@dataclass(frozen=True)
+class SocialText:
+    """A social post's text in its parts: the main text, the generated hashtags, the link."""
+
+    main: str
+    tags: str
+    link: str
+    warnings: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(part for part in (self.main, self.tags, self.link) if part)
+
+
+def social_parts(
     delivery: Delivery, cfg: ChannelConfig, config: Config, *, link_in_payload: bool
-) -> tuple[str, list[str]]:
+) -> SocialText:
     """The plain text a social channel sends: override or title + body, tags, then the link."""
     from publisher.reminders import reminder_text
 
@@ -167,13 +189,46 @@ def social_text(
         else:
             body, warnings = markdown_text(post.body, view.link)
             main = f"{post.title}\n\n{body}".strip() if body else post.title
-    parts = [main]
-    tags = hashtags(post.tags)
-    if tags:
-        parts.append(" ".join(tags))
-    if view.link and not link_in_payload and not _mentions(main, view.link):
-        parts.append(view.link)
-    return "\n\n".join(parts), warnings
+    link = view.link if view.link and not link_in_payload and not _mentions(main, view.link) else ""
+    return SocialText(main, " ".join(hashtags(post.tags)), link, tuple(warnings))
+
+
+def social_text(
+    delivery: Delivery, cfg: ChannelConfig, config: Config, *, link_in_payload: bool
+) -> tuple[str, list[str]]:
+    """The plain text a social channel sends, and the warnings rendering it raised."""
+    parts = social_parts(delivery, cfg, config, link_in_payload=link_in_payload)
+    return parts.text, list(parts.warnings)
+
+
+def length_bound(delivery: Delivery, cfg: ChannelConfig, config: Config) -> int | None:
+    """A cheap upper bound on the length of ``social_text``, or None when only rendering tells.
+
+    Plain text is never longer than its Markdown source, except where a relative link gets
+    the post's link in front of it; reference links (``[x][ref]``) may repeat a URL, so
+    they need a real render.  ``check`` renders only posts this bound cannot clear.
+    """
+    post = delivery.post
+    view = effective(delivery, cfg)
+    base = len(view.link) + 2
+    tags = sum(len(tag) + 2 for tag in post.tags) + 2
+    if delivery.offset is not None:
+        event = post.event
+        where = len(event.location or event.online_url or "online") if event else 10
+        wording = max((len(t) for table in config.templates.values() for t in table.values()),
+                      default=0)  # fmt: skip
+        main = max(wording, 120) + len(post.title) + where + len(post.link) + 80
+    else:
+        override = post.override(cfg.name, cfg.type).text
+        if override is not None:
+            main = len(override)
+        else:
+            body = post.body
+            if "]:" in body or "][" in body:
+                return None
+            links = body.count("](") + body.count("href=") + body.count("src=")
+            main = len(post.title) + 2 + len(body) + links * base
+    return main + tags + base
 
 
 def _mentions(text: str, url: str) -> bool:

@@ -217,3 +217,10 @@ def test_run_once_and_dry_run_report_bad_files_as_errors(invoke, site: Site) -> 
     assert "publisher: error: posts/bad.en.md" in dry.stderr and "error" not in dry.stdout
     once = invoke(site, "run", "--once")
     assert once.exit_code == 2 and "publisher: error: posts/bad.en.md" in once.stderr
+
+
+def test_an_explicit_from_shows_exactly_the_window(invoke, clock, site: Site) -> None:
+    site.write_post("late.en.md", 'title = "Late"\npublish_at = 2027-06-01T10:00:00')
+    site.write_post("soon.en.md", 'title = "Soon"\npublish_at = 2027-06-10T10:00:00')
+    result = invoke(site, "preview", "--format", "json", "--from", "2027-06-05")
+    assert [i["post"] for i in json.loads(result.stdout)] == ["soon"]

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.config import Config
+from publisher.config import Config, parse_config
 from publisher.models import Delivery, Post
-from publisher.render import effective, feed_html, hashtags, markdown_text, social_text
+from publisher.render import (
+    effective,
+    feed_html,
+    hashtags,
+    length_bound,
+    markdown_text,
+    social_text,
+)
 
 try:
     from helpers import CHANNELS, EVENT, Site, config_text, delivery, make_site
@@ -244,3 +254,28 @@ def test_feed_html_is_safe_for_any_input(text: str) -> None:
         if name in ("href", "src"):
             # The words may stay as text, but never as a link a reader would follow.
             assert value.startswith(("https://", "http://", "mailto:")), (value, html)
+
+
+# --- the length bound check uses to skip renders ----------------------------------------------
+
+_PIECES = st.sampled_from(
+    ["word", " ", "\n", "\n\n", "**b**", "_i_", "[t](rel/page)", "[t](https://x.org/a)",
+     "<https://x.org/auto>", "&amp;", "<b>x</b>", '<a href="p">h</a>', "![alt](img.png)",
+     "- item\n", "1. one\n", "# head\n", "`code`", "(", ")", "#", "\\(", "> quote\n", "é"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=st.lists(_PIECES, max_size=40).map("".join))
+def test_the_length_bound_is_never_below_the_real_text(body: str) -> None:
+    config = parse_config(
+        {"channels": {"fb": {"type": "facebook", "page_id": "1", "token_env": "T"}}},
+        Path("/tmp/config.toml"),
+    )
+    post = Post(id="p", language="en", path=Path("p.md"), source="p.md", title="Title",
+                body=body, publish_at=datetime(2027, 1, 1, tzinfo=UTC), timezone="UTC",
+                link="https://example.org/base/", tags=("S3Chem", "Inter reg"))  # fmt: skip
+    for d in (delivery(post, "fb"), delivery(replace(post, link=""), "fb")):
+        bound = length_bound(d, config.channels["fb"], config)
+        text, _ = social_text(d, config.channels["fb"], config, link_in_payload=False)
+        assert bound is None or bound >= len(text), (bound, len(text), text)

@@ -53,6 +53,8 @@ class LinkedInChannel:
     """Posts to one LinkedIn organization Page as ``urn:li:organization:{organization_id}``."""
 
     limit: int | None = LIMIT
+    #: Escaping at most doubles the text (``check`` uses it to skip renders).
+    expansion = 2
 
     def __init__(
         self,

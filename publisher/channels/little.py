@@ -10,7 +10,6 @@ left unescaped.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import TYPE_CHECKING
 
@@ -49,39 +48,11 @@ def commentary(
 ) -> tuple[str, list[str]]:
     """The escaped commentary and the render warnings.
 
-    The post is rendered with and without its tags; what the tags inserted (the generated
-    hashtags and the blank line before them) is kept verbatim and all the rest is escaped.
+    Everything is escaped except the hashtags the program generated from ``tags``: LinkedIn
+    must read those as hashtags, while a ``#`` the writer typed stays a plain character.
     """
-    from publisher.render import hashtags, social_text
+    from publisher.render import social_parts
 
-    text, warnings = social_text(delivery, cfg, config, link_in_payload=link_in_payload)
-    generated = hashtags(delivery.post.tags)
-    if not generated:
-        return escape(text), warnings
-    bare_post = dataclasses.replace(delivery.post, tags=())
-    bare, _ = social_text(
-        dataclasses.replace(delivery, post=bare_post), cfg, config, link_in_payload=link_in_payload
-    )
-    split = _insertion(bare, text)
-    if split is None:
-        return escape(text), warnings
-    start, end = split
-    inserted = text[start:end]
-    if inserted.split() != generated:
-        return escape(text), warnings
-    escaped = escape(text[:start]) + inserted + escape(text[end:])
-    return escaped, warnings
-
-
-def _insertion(bare: str, full: str) -> tuple[int, int] | None:
-    """Where ``full`` is ``bare`` with one block inserted: that block's (start, end) in ``full``."""
-    extra = len(full) - len(bare)
-    if extra <= 0:
-        return None
-    prefix = 0
-    while prefix < len(bare) and bare[prefix] == full[prefix]:
-        prefix += 1
-    suffix = len(bare) - prefix
-    if full[len(full) - suffix :] != bare[prefix:]:
-        return None
-    return prefix, prefix + extra
+    parts = social_parts(delivery, cfg, config, link_in_payload=link_in_payload)
+    pieces = (escape(parts.main), parts.tags, escape(parts.link))
+    return "\n\n".join(p for p in pieces if p), list(parts.warnings)

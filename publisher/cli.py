@@ -151,8 +151,8 @@ def check(opts: Options, online: bool) -> None:
         limit = getattr(channel, "limit", None)
         if limit is None:
             continue  # no length limit: nothing to find by rendering (a feed item)
-        bound = length_bound(delivery, channel.config, config)
-        if bound is not None and bound * getattr(channel, "expansion", 1) <= limit:
+        bound = length_bound(delivery, channel.config, config, getattr(channel, "reserved", ""))
+        if bound is not None and bound <= limit:
             continue  # provably short enough, without the cost of rendering it
         draft = channel.render(delivery)
         for message in draft.errors:

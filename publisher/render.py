@@ -201,33 +201,41 @@ def social_text(
     return parts.text, list(parts.warnings)
 
 
-def length_bound(delivery: Delivery, cfg: ChannelConfig, config: Config) -> int | None:
+def length_bound(
+    delivery: Delivery, cfg: ChannelConfig, config: Config, reserved: str = ""
+) -> int | None:
     """A cheap upper bound on the length of ``social_text``, or None when only rendering tells.
 
     Plain text is never longer than its Markdown source, except where a relative link gets
     the post's link in front of it; reference links (``[x][ref]``) may repeat a URL, so
-    they need a real render.  ``check`` renders only posts this bound cannot clear.
+    they need a real render.  With ``reserved`` (characters a channel escapes with one more
+    character each), the bound covers the escaped text.  ``check`` renders only posts this
+    bound cannot clear.
     """
     post = delivery.post
     view = effective(delivery, cfg)
-    base = len(view.link) + 2
+
+    def weight(text: str) -> int:
+        return len(text) + (sum(text.count(ch) for ch in reserved) if reserved else 0)
+
+    base = weight(view.link) + 2
     tags = sum(len(tag) + 2 for tag in post.tags) + 2
     if delivery.offset is not None:
-        event = post.event
-        where = len(event.location or event.online_url or "online") if event else 10
-        wording = max((len(t) for table in config.templates.values() for t in table.values()),
-                      default=0)  # fmt: skip
-        main = max(wording, 120) + len(post.title) + where + len(post.link) + 80
+        if config.templates:  # custom wording may repeat a placeholder: render to know
+            return None
+        event = post.event  # built-in wording: each placeholder at most once, < 120 characters
+        where = weight(event.location or event.online_url or "online") if event else 10
+        main = 2 * 120 + weight(post.title) + where + weight(post.link) + 160
     else:
         override = post.override(cfg.name, cfg.type).text
         if override is not None:
-            main = len(override)
+            main = weight(override)
         else:
             body = post.body
             if "]:" in body or "][" in body:
                 return None
             links = body.count("](") + body.count("href=") + body.count("src=")
-            main = len(post.title) + 2 + len(body) + links * base
+            main = weight(post.title) + 2 + weight(body) + links * (base + 4)
     return main + tags + base
 
 

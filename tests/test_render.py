@@ -261,7 +261,8 @@ def test_feed_html_is_safe_for_any_input(text: str) -> None:
 _PIECES = st.sampled_from(
     ["word", " ", "\n", "\n\n", "**b**", "_i_", "[t](rel/page)", "[t](https://x.org/a)",
      "<https://x.org/auto>", "&amp;", "<b>x</b>", '<a href="p">h</a>', "![alt](img.png)",
-     "- item\n", "1. one\n", "# head\n", "`code`", "(", ")", "#", "\\(", "> quote\n", "é"]
+     "- item\n", "1. one\n", "# head\n", "`code`", "(", ")", "#", "\\(", "> quote\n", "é",
+     "[a(b)](x_y/(z))", "@", "{}", "~~s~~", "<i>*</i>"]
 )  # fmt: skip
 
 
@@ -275,7 +276,12 @@ def test_the_length_bound_is_never_below_the_real_text(body: str) -> None:
     post = Post(id="p", language="en", path=Path("p.md"), source="p.md", title="Title",
                 body=body, publish_at=datetime(2027, 1, 1, tzinfo=UTC), timezone="UTC",
                 link="https://example.org/base/", tags=("S3Chem", "Inter reg"))  # fmt: skip
+    from publisher.channels.little import RESERVED, commentary
+
     for d in (delivery(post, "fb"), delivery(replace(post, link=""), "fb")):
         bound = length_bound(d, config.channels["fb"], config)
         text, _ = social_text(d, config.channels["fb"], config, link_in_payload=False)
         assert bound is None or bound >= len(text), (bound, len(text), text)
+        escaped_bound = length_bound(d, config.channels["fb"], config, RESERVED)
+        escaped, _ = commentary(d, config.channels["fb"], config, link_in_payload=False)
+        assert escaped_bound is None or escaped_bound >= len(escaped), (escaped_bound, escaped)

@@ -27,7 +27,7 @@ from publisher.channels.base import (
     read_token,
 )
 from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
-from publisher.channels.little import commentary, plain
+from publisher.channels.little import RESERVED, commentary, plain
 from publisher.errors import ChannelError
 from publisher.models import Draft, Receipt
 
@@ -53,8 +53,8 @@ class LinkedInChannel:
     """Posts to one LinkedIn organization Page as ``urn:li:organization:{organization_id}``."""
 
     limit: int | None = LIMIT
-    #: Escaping at most doubles the text (``check`` uses it to skip renders).
-    expansion = 2
+    #: Characters escaped with a backslash, so ``check`` can bound the escaped length cheaply.
+    reserved = RESERVED
 
     def __init__(
         self,

@@ -1,0 +1,1 @@
+"""Benchmarks for publisher: ``python -m bench`` (see bench/README.md)."""

@@ -187,7 +187,7 @@ def override_tables(
         out[name] = Override(
             text=typed(ctx, "text", data["text"], str, '"..."', name) if "text" in data else None,
             publish_at=publish_at,
-            link=typed(ctx, "link", data["link"], str, '"https://..."', name) if "link" in data else None,
+            link=url(ctx, "link", data["link"], name) if "link" in data else None,
             image=image,
             image_alt=typed(ctx, "image_alt", data["image_alt"], str, '"..."', name)
             if "image_alt" in data else None,
@@ -197,3 +197,12 @@ def override_tables(
             if "summary" in data else None,
         )  # fmt: skip
     return out
+
+
+def url(ctx: Fields, key: str, value: Any, table: str | None = None) -> str:
+    """A full http(s) URL (or empty): links go out as they are, so a typo must not."""
+    text = typed(ctx, key, value, str, '"https://..."', table)
+    if text and not re.match(r"^https?://[^\s/]+\.[^\s]*$|^https?://[^\s/]+(:\d+)?(/\S*)?$", text):
+        raise ctx.fail(key, f"{text!r} is not a full http(s) URL",
+                       'write it with https://, e.g. link = "https://example.org/news"', table)  # fmt: skip
+    return text

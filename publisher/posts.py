@@ -23,6 +23,7 @@ from publisher.fields import (
     override_tables,
     strings,
     typed,
+    url,
     wall_time,
 )
 from publisher.models import Post
@@ -164,7 +165,7 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         timezone=tz,
         expires_at=expires_at,
         channels=channels,
-        link=typed(ctx, "link", data.get("link", ""), str, '"https://..."'),
+        link=url(ctx, "link", data.get("link", "")),
         image=image,
         image_alt=typed(ctx, "image_alt", data.get("image_alt", ""), str, '"..."'),
         tags=strings(ctx, "tags", data.get("tags", [])),

@@ -388,3 +388,12 @@ def test_a_quoted_date_without_time_is_an_error_too(folder: Site) -> None:
     folder.post("x.md", 'title = "A"\npublish_at = "2027-05-02"')
     with pytest.raises(PostError, match="no time of day"):
         read_post(folder.posts / "x.md", folder.config())
+
+
+@pytest.mark.parametrize(
+    "link", ["www.example.org/x", "example", "https://exa mple.org", "ftp://x.org"]
+)
+def test_a_link_must_be_a_full_http_url(folder: Site, link: str) -> None:
+    front = NEWS.replace('"https://example.org/s3chem/news/magdeburg"', f'"{link}"')
+    error = only_error(folder, "bad.md", post_text(front))
+    assert "link" in error.message and "not a full http(s) URL" in error.message

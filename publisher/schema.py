@@ -131,8 +131,23 @@ def _migration_3(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN attempt TEXT"))
 
 
+def _migration_4(conn: Connection) -> None:
+    """An index for what every wake-up asks: a channel's deliveries in a state, by due time."""
+    conn.execute(
+        sa.text(
+            "CREATE INDEX IF NOT EXISTS ix_deliveries_channel_state_due "
+            "ON deliveries (channel, state, due_at)"
+        )
+    )
+
+
 #: Ordered; append only.  Each runs once, in its own transaction, recorded in ``migrations``.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+]
 
 
 def row_from(record: Mapping[str, Any]) -> LedgerRow:

@@ -213,21 +213,6 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
     finish(status)
 
 
-def parse_when(value: str | None, config: Config, option: str) -> datetime | None:
-    if value is None:
-        return None
-    from publisher.times import localize, utc, zone
-
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r} is not an ISO 8601 date or date-time",
-                         "e.g. 2027-05-01 or 2027-05-01T10:00") from None  # fmt: skip
-    if parsed.tzinfo is None:
-        parsed = localize(parsed, zone(config.timezone))[0]
-    return utc(parsed)
-
-
 @cli.command()
 @click.option("--from", "start", metavar="T", help="Window start (default: now).")
 @click.option("--until", metavar="T", help="Window end, exclusive (default: none).")
@@ -242,14 +227,15 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
     from publisher.channels import build_channels
     from publisher.plan import plan
     from publisher.preview import as_text, entries
+    from publisher.times import option_time
 
     config = load(opts)
     if channel_name and channel_name not in config.channels:
         raise UsageError(f"--channel {channel_name!r} is not configured",
                          f"channels: {', '.join(config.channels)}")  # fmt: skip
     now = opts.now()
-    window_start = parse_when(start, config, "--from") or now
-    window_end = parse_when(until, config, "--until")
+    window_start = option_time(start, config.timezone, "--from") or now
+    window_end = option_time(until, config.timezone, "--until")
     read = read_all(config)
     report_post_errors(read.errors)
     result = plan(read.posts, config, now)

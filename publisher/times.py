@@ -59,3 +59,21 @@ def iso_utc(value: datetime) -> str:
 def now_utc() -> datetime:
     """The real clock; the only place the pipeline reads it."""
     return datetime.now(UTC)
+
+
+def option_time(value: str | None, timezone: str, option: str) -> datetime | None:
+    """``--from``/``--until``: ISO 8601, wall time in ``timezone`` unless it carries an offset."""
+    from publisher.errors import UsageError
+
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not an ISO 8601 date or date-time",
+            "e.g. 2027-05-01 or 2027-05-01T10:00",
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = localize(parsed, zone(timezone))[0]
+    return utc(parsed)

@@ -66,6 +66,11 @@ class PublisherGroup(click.Group):
             finish(exc.exit_status)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # `publisher preview | head`: the reader has all it wanted
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            finish(ExitStatus.OK)
         except Exception as exc:  # noqa: BLE001 - the last line of defence, no traceback by default
             if isinstance(ctx.obj, Options) and ctx.obj.debug:
                 traceback.print_exc()

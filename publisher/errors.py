@@ -52,7 +52,7 @@ class TokenMissing(PublisherError):
     def __init__(self, channel: str, env: str) -> None:
         super().__init__(
             f"channel {channel!r}: the environment variable {env} is not set",
-            f"export {env}=... with the channel's access token (see README, 'Tokens')",
+            f"export {env}=... with the channel's access token (README: the channel's token section)",
         )
         self.channel = channel
         self.env = env

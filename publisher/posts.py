@@ -30,6 +30,8 @@ from publisher.models import Post
 from publisher.times import zone
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f\s/](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s/])?$")
+#: Larger files are refused: no channel takes that much text, and every run would read it.
+MAX_POST_BYTES = 1024 * 1024
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -188,6 +190,9 @@ def read_post(path: Path, config: Config) -> Post:
     if path.is_dir():
         raise PostError(source, "this is a folder, not a post file", "rename it (no .md ending)")
     try:
+        if path.stat().st_size > MAX_POST_BYTES:
+            raise PostError(source, f"the file is larger than {MAX_POST_BYTES // 1024} KiB",
+                            "a post file holds text; put large files elsewhere")  # fmt: skip
         raw = path.read_bytes()
     except OSError as exc:
         raise PostError(

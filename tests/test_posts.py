@@ -397,3 +397,8 @@ def test_a_link_must_be_a_full_http_url(folder: Site, link: str) -> None:
     front = NEWS.replace('"https://example.org/s3chem/news/magdeburg"', f'"{link}"')
     error = only_error(folder, "bad.md", post_text(front))
     assert "link" in error.message and "not a full http(s) URL" in error.message
+
+
+def test_a_huge_file_is_refused_without_stopping_the_others(folder: Site) -> None:
+    error = only_error(folder, "huge.md", post_text(NEWS, "x" * (1024 * 1024 + 1)))
+    assert "larger than 1024 KiB" in error.message

@@ -15,14 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from publisher import logs
 from publisher.channels.base import Channel, Feed, read_token
 from publisher.config import Config
 from publisher.errors import ChannelError, ExitStatus, PostError, TokenMissing
 from publisher.ledger import Ledger
-from publisher.models import Delivery, Draft, LedgerRow, Receipt, State, split_delivery_id
-from publisher.plan import Plan, expiry_reason, plan
+from publisher.models import Delivery, Draft, LedgerRow, Post, Receipt, State, split_delivery_id
+from publisher.plan import Plan, expiry_reason, plan_post
 from publisher.posts import ReadResult
 from publisher.sync import planned_row
 
@@ -37,6 +38,16 @@ class Outcome:
     channel: str
     state: State
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One post's planned deliveries and ledger rows, kept while the post is unchanged."""
+
+    post: Post
+    deliveries: list[Delivery]
+    warnings: list[str]
+    rows: list[dict[str, Any]]
 
 
 @dataclass
@@ -84,6 +95,7 @@ class Runner:
         self.rng = rng or random.Random()
         self.plan = Plan()
         self._deliveries: dict[str, Delivery] = {}
+        self._planned: dict[int, _Planned] = {}
         self._in_flight: set[str] = set()
         self._parked: set[str] = set()
         self._lock = threading.Lock()
@@ -97,9 +109,7 @@ class Runner:
     def sync(self, read: ReadResult, report: RunReport | None = None) -> dict[str, int]:
         """Plan the posts and bring the ledger in line; bad files keep their rows."""
         now = self.now()
-        self.plan = plan(read.posts, self.config, now)
-        self._deliveries = self.plan.by_id()
-        rows = [planned_row(d, self.config.channels[d.channel]) for d in self.plan.deliveries]
+        rows = self._replan(read.posts)
         keep = read.bad_paths
         counts = self.ledger.sync(rows, now, keep)
         with self._lock:
@@ -108,6 +118,32 @@ class Runner:
             report.sync_counts = counts
             report.post_errors.extend(read.errors)
         return counts
+
+    def _replan(self, posts: list[Post]) -> list[dict[str, Any]]:
+        """Plan the posts, re-planning only those that changed since the last sync.
+
+        The daemon's watcher hands back the same ``Post`` object for a file that did not
+        change, so its deliveries and ledger rows (content hashes included) are reused.
+        """
+        cache: dict[int, _Planned] = {}
+        deliveries: list[Delivery] = []
+        warnings: list[str] = []
+        rows: list[dict[str, Any]] = []
+        for post in posts:
+            hit = self._planned.get(id(post))
+            if hit is None or hit.post is not post:
+                found, dropped = plan_post(post, self.config)
+                hit = _Planned(post, found, [*post.warnings, *dropped],
+                               [planned_row(d, self.config.channels[d.channel]) for d in found])  # fmt: skip
+            cache[id(post)] = hit
+            deliveries.extend(hit.deliveries)
+            warnings.extend(hit.warnings)
+            rows.extend(hit.rows)
+        self._planned = cache
+        deliveries.sort(key=lambda d: (d.due_at, d.id))
+        self.plan = Plan(deliveries, warnings)
+        self._deliveries = self.plan.by_id()
+        return rows
 
     def run_once(self, read: ReadResult) -> RunReport:
         report = RunReport()

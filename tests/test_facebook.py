@@ -535,3 +535,18 @@ def test_an_edit_after_an_uncertain_send_does_not_post_twice(graph, tmp_path):
     assert "Partners meet" in only["message"]
     [row] = rows
     assert (row["state"], row["remote_id"], row["changed"]) == ("sent", only["id"], True)
+
+
+def test_368_already_posted_counts_as_a_duplicate_but_other_368_do_not(
+    graph, tmp_path, monkeypatch
+):
+    channel = make_channel(graph, tmp_path, monkeypatch)
+    draft = channel.render(make_delivery(tmp_path))
+    graph.fail_next(368, message="You've already posted this. Please try posting something else.")
+    with pytest.raises(ChannelError) as already:
+        channel.publish(draft)
+    graph.fail_next(368)
+    with pytest.raises(ChannelError) as blocked:
+        channel.publish(draft)
+    assert already.value.duplicate and not already.value.retry and not already.value.uncertain
+    assert not blocked.value.duplicate

@@ -260,7 +260,13 @@ def classify(
             hint=f'set api_version in [channels.{cfg.name}] to a current version, e.g. "v26.0"',
             code=label,
         )
-    return ChannelError(detail, hint="see Facebook's message; fix the post or the Page", code=label)
+    # 368 also comes as "You've already posted this" (a duplicate): still failed, but after
+    # an uncertain attempt the runner then looks for the post, as it does for 506.
+    already = code == 368 and "already posted" in str(error.get("message", "")).lower()
+    return ChannelError(
+        detail, hint="see Facebook's message; fix the post or the Page", code=label,
+        duplicate=already,
+    )  # fmt: skip
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

@@ -1,9 +1,6 @@
-"""The ledger on SQLAlchemy Core: the source of truth for every delivery's state.
-
-SQLite by default (one file, created on first use), PostgreSQL for several workers.  Schema
-changes are an ordered list of migrations.  Rows are never deleted; every state change is
-also appended to ``history``.
-"""
+"""The ledger on SQLAlchemy Core, the source of truth: SQLite by default, PostgreSQL for
+several workers (schema and migrations in ``schema``).  Rows are never deleted; every state
+change is also appended to ``history``."""
 
 from __future__ import annotations
 

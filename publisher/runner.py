@@ -252,8 +252,6 @@ class Runner:
                 skipped.add(claimed[0].id)
         return None
 
-    _serve_channel = serve_channel
-
     def _send(self, row: LedgerRow, channel: Channel, report: RunReport) -> bool:
         """Attempt one claimed delivery; False if it was handed back untouched."""
         now = self.now()

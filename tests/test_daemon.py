@@ -184,16 +184,10 @@ def state_of(config: Path, delivery_id: str) -> State | None:
     return row.state if row else None
 
 
-def fast(graph: FakeGraph) -> FakeGraph:
-    """The fake answers without Nagle's delay (its handler sets TCP_NODELAY)."""
-    assert graph._server.RequestHandlerClass.disable_nagle_algorithm  # type: ignore[union-attr]
-    return graph
-
-
 @pytest.fixture
 def graph() -> Iterator[FakeGraph]:
     with FakeGraph() as fake:
-        yield fast(fake)
+        yield fake
 
 
 @pytest.fixture

@@ -28,10 +28,8 @@ from publisher.watch import PostWatcher
 
 try:
     from fakes.graph import FakeGraph, Script, error_body
-    from test_daemon import fast
 except ImportError:  # tests/ run as a package
     from tests.fakes.graph import FakeGraph, Script, error_body
-    from tests.test_daemon import fast
 
 ENV = "PUBLISHER_FACEBOOK_TOKEN"
 T0 = datetime(2027, 5, 3, 8, 0, tzinfo=UTC)
@@ -89,7 +87,6 @@ def make_daemon(config: Config, clock: Clock) -> Daemon:
 @pytest.fixture
 def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGraph]:
     with FakeGraph() as fake:
-        fast(fake)
         monkeypatch.setenv(ENV, fake.token)
         yield fake
 

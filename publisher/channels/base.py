@@ -8,20 +8,20 @@ whose outcome is unknown.  No base class: each network is one module that fits t
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from publisher.errors import ChannelError, TokenMissing
+from publisher.core.errors import ChannelError, TokenMissing
+from publisher.core.secrets import check_expiry, redact, scrub
 
 if TYPE_CHECKING:
     import requests
 
-    from publisher.config import ChannelConfig
-    from publisher.models import Delivery, Draft, Receipt
+    from publisher.core.config import ChannelConfig
+    from publisher.core.models import Delivery, Draft, Receipt
 
 #: (connect, read) seconds for every call; a slow image upload gets its own, longer read.
 DEFAULT_TIMEOUT = (5.0, 30.0)
@@ -77,25 +77,6 @@ def read_token(cfg: ChannelConfig, environ: Mapping[str, str] | None = None) -> 
     if not value:
         raise TokenMissing(cfg.name, name)
     return value
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret (and its URL-encoded form) in ``text`` with ``***``."""
-    from urllib.parse import quote, quote_plus
-
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-                text = text.replace(form, "***")
-    return text
-
-
-_BEARER = re.compile(r"(?i)(bearer\s+|access_token=)[^\s&\"']+")
-
-
-def scrub(text: str) -> str:
-    """Belt and braces: blank anything that looks like a bearer token or access_token param."""
-    return _BEARER.sub(r"\1***", text)
 
 
 class Http:
@@ -222,19 +203,6 @@ def read_image(path: Path) -> bytes:
 def normalize_text(text: str) -> str:
     """Text as compared when reconciling: whitespace folded, case kept."""
     return " ".join(text.split())
-
-
-def check_expiry(cfg: ChannelConfig, today: date) -> list[str]:
-    """A warning when the configured ``token_expires_at`` is within 14 days."""
-    expires = cfg.options.get("token_expires_at")
-    if not expires:
-        return []
-    days = (expires - today).days
-    if days < 0:
-        return [f"channel {cfg.name!r}: the token expired on {expires} (token_expires_at)"]
-    if days <= 14:
-        return [f"channel {cfg.name!r}: the token expires in {days} days, on {expires}; renew it"]
-    return []
 
 
 __all__ = [

@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-from publisher.channels.base import scrub
+from publisher.core.secrets import scrub
 
 LOGGER = "publisher"
 

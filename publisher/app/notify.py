@@ -13,15 +13,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
-
-import sqlalchemy as sa
 
 from publisher.core import logs
 from publisher.core.config import Config
 from publisher.core.models import State
 from publisher.core.secrets import check_expiry, scrub
-from publisher.store.ledger import Ledger, history, notifications
+from publisher.store.ledger import Ledger
+from publisher.store.outbox import Outbox
 
 #: A notification that could not be delivered is tried again this many times, this far apart.
 MAX_ATTEMPTS = 3
@@ -61,6 +59,7 @@ class Notifier:
     ) -> None:
         self.config = config
         self.ledger = ledger
+        self.outbox = Outbox(ledger)
         self.clock = clock
         self.urls = [environ[n] for n in config.notify_urls_env if environ.get(n, "").strip()]
         self._unset = [n for n in config.notify_urls_env if not environ.get(n, "").strip()]
@@ -102,40 +101,9 @@ class Notifier:
             return 0
         with self._lock:
             now = self.ledger.db_now(self.clock())
-            self._queue_history(now)
+            self.outbox.add_from_history(now, message_for, ALERT_STATES, MAX_AGE, RESCAN)
             self._queue_tokens(today or self.clock().date(), now)
             return self._deliver(now)
-
-    def _insert(self, conn: sa.Connection, values: dict[str, Any]) -> bool:
-        if self.ledger.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(notifications).values(**values).on_conflict_do_nothing()
-        return bool(conn.execute(statement).rowcount)
-
-    def _queue_history(self, now: datetime) -> None:
-        cursor = notifications.c.key == "cursor"
-        with self.ledger.engine.begin() as conn:
-            start = conn.execute(sa.select(notifications.c.seq).where(cursor)).scalar() or 0
-            rows = conn.execute(
-                sa.select(history.c.seq, history.c.delivery_id, history.c.state,
-                          history.c.detail, history.c.at)
-                .where(history.c.seq > start)
-                .order_by(history.c.seq)
-            ).all()  # fmt: skip
-            for row in rows:
-                if row.state in ALERT_STATES and row.at >= now - MAX_AGE:
-                    title, body = message_for(row.delivery_id, row.state, row.detail)
-                    self._insert(conn, {"key": f"history:{row.seq}", "seq": row.seq,
-                                        "title": title, "body": body, "attempts": 0,
-                                        "created_at": now, "updated_at": now})  # fmt: skip
-            settled = [r.seq for r in rows if r.at <= now - RESCAN]
-            if settled:
-                conn.execute(
-                    notifications.update().where(cursor).where(notifications.c.seq < settled[-1])
-                    .values(seq=settled[-1], updated_at=now)
-                )  # fmt: skip
 
     def _queue_tokens(self, today: date, now: datetime) -> None:
         for cfg in self.config.channels.values():
@@ -146,36 +114,17 @@ class Notifier:
                 body = (
                     f"{warning}\nRenew it, put it in {cfg.token_env} and update token_expires_at."
                 )
-                with self.ledger.engine.begin() as conn:
-                    self._insert(conn, {"key": key, "title": f"publisher: token of {cfg.name!r} "
-                                        "expires soon", "body": body, "attempts": 0,
-                                        "created_at": now, "updated_at": now})  # fmt: skip
+                title = f"publisher: token of {cfg.name!r} expires soon"
+                self.outbox.add(key, title, body, now)
                 self._done_tokens.add(key)
 
     def _deliver(self, now: datetime) -> int:
-        n = notifications.c
-        waiting = sa.select(n.key, n.title, n.body, n.attempts).where(
-            n.sent_at.is_(None), n.key != "cursor", n.attempts < MAX_ATTEMPTS,
-            sa.or_(n.attempts == 0, n.updated_at <= now - RETRY_AFTER),
-        ).order_by(n.created_at, n.key)  # fmt: skip
-        with self.ledger.engine.connect() as conn:
-            due = conn.execute(waiting).all()
         sent = 0
-        for row in due:
-            with self.ledger.engine.begin() as conn:  # claim it: one worker sends each
-                claimed = conn.execute(
-                    notifications.update()
-                    .where(n.key == row.key, n.attempts == row.attempts, n.sent_at.is_(None))
-                    .values(attempts=row.attempts + 1, worker=self.ledger.worker, updated_at=now)
-                ).rowcount  # fmt: skip
-            if not claimed:
-                continue
+        for row in self.outbox.waiting(now, MAX_ATTEMPTS, RETRY_AFTER):
+            if not self.outbox.claim(row.key, row.attempts, now):
+                continue  # another worker sends this one
             ok, error = self._attempt(row.title, row.body)
-            with self.ledger.engine.begin() as conn:
-                conn.execute(
-                    notifications.update().where(n.key == row.key)
-                    .values(sent_at=now if ok else None, error=error, updated_at=now)
-                )  # fmt: skip
+            self.outbox.settle(row.key, ok, error, now)
             if ok:
                 sent += 1
                 logs.get().info(f"notification sent: {row.title}")

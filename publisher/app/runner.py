@@ -32,8 +32,8 @@ from publisher.core.models import (
 )
 from publisher.core.plan import Plan, expiry_reason, plan_post
 from publisher.core.posts import ReadResult
+from publisher.core.rows import planned_row
 from publisher.store.ledger import Ledger
-from publisher.store.sync import planned_row
 
 MAX_BACKOFF = timedelta(hours=6)
 

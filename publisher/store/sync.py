@@ -9,7 +9,6 @@ must not cancel a post.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,45 +16,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from publisher.core import logs
-from publisher.core.models import Delivery, State
+from publisher.core.models import State
+from publisher.store.schema import deliveries, history
 
 if TYPE_CHECKING:
-    from publisher.core.config import ChannelConfig
     from publisher.store.ledger import Ledger
-
-
-def content_hash(delivery: Delivery, cfg: ChannelConfig) -> str:
-    """A digest of everything of the post that this delivery's payload is made from."""
-    post = delivery.post
-    over = post.override(cfg.name, cfg.type)
-    image_stamp = ""
-    image = over.image or post.image
-    if image is not None:
-        try:
-            stat = image.stat()
-            image_stamp = f"{image}:{stat.st_size}:{stat.st_mtime_ns}"
-        except OSError:
-            image_stamp = str(image)
-    parts: list[Any] = [
-        delivery.kind, post.title, post.body, post.link, image_stamp, post.image_alt, post.tags,
-        over, post.event if delivery.is_reminder else None,
-    ]  # fmt: skip
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-
-
-def planned_row(delivery: Delivery, cfg: ChannelConfig) -> dict[str, Any]:
-    """A delivery in the shape sync stores."""
-    return {
-        "id": delivery.id,
-        "post": delivery.post.id,
-        "language": delivery.language,
-        "channel": delivery.channel,
-        "kind": delivery.kind,
-        "source": delivery.post.source,
-        "due_at": delivery.due_at,
-        "expires_at": delivery.expires_at,
-        "content_hash": content_hash(delivery, cfg),
-    }
 
 
 def sync_rows(
@@ -65,8 +30,6 @@ def sync_rows(
     keep_sources: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
     """Apply the plan to the ledger in one transaction; returns counts by what happened."""
-    from publisher.store.ledger import deliveries, history
-
     t = deliveries
     wanted = {row["id"]: row for row in planned}
     counts = {"new": 0, "updated": 0, "cancelled": 0, "restored": 0, "changed": 0}

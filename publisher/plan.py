@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.config import Config
+from publisher.config import FEED_TYPES, Config
 from publisher.durations import is_calendar, parse_duration, to_timedelta
 from publisher.models import Delivery, Post
 from publisher.times import at_wall_time, utc, zone
@@ -55,6 +55,8 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
                     "nothing is sent there"
                 )
             continue
+        if cfg.type == "ical" and post.event is None:
+            continue  # ical (issue 15): a calendar carries events only
         over = post.override(name, cfg.type)
         if over.enabled is False:
             continue
@@ -126,7 +128,7 @@ def preview_state(delivery: Delivery, channel_type: str, now: datetime, catch_up
         now,
         catch_up,
         is_reminder=delivery.is_reminder,
-        honours_catch_up=channel_type != "rss",
+        honours_catch_up=channel_type not in FEED_TYPES,
     )
     if reason:
         return "will expire"

@@ -47,6 +47,7 @@ FRONT_MATTER_KEYS = frozenset(
         "tags",
         "draft",
         "event",
+        "repeat",
     ]
 )
 

@@ -61,7 +61,14 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
         if over.enabled is False:
             continue
         announce = utc(over.publish_at or post.publish_at)
-        deliveries.append(Delivery(post, name, "post", announce, post.expires_at))
+        if post.repeat is not None and cfg.type != "ical":  # recurring posts (issue 15)
+            from publisher.repeat import repeat_deliveries
+
+            found, notes = repeat_deliveries(post, name, over.publish_at or post.publish_at)
+            deliveries.extend(found)
+            warnings.extend(notes)
+        else:
+            deliveries.append(Delivery(post, name, "post", announce, post.expires_at))
         if post.event is None or not cfg.reminders:
             continue
         start = utc(post.event.start)

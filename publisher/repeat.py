@@ -27,6 +27,12 @@ PLACEHOLDER = "{date}"
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 PARTS = frozenset(["FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYYEARDAY",
                    "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"])  # fmt: skip
+HINTS = {
+    "BYDAY": "days are MO TU WE TH FR SA SU, with an optional number: BYDAY=1MO is the first "
+    "Monday, BYDAY=-1FR the last Friday",
+    "INTERVAL": "INTERVAL is a whole number: INTERVAL=2 is every other time",
+    "WKST": "WKST is a day: MO TU WE TH FR SA SU",
+}
 EXAMPLE = 'e.g. repeat = "FREQ=MONTHLY;BYDAY=1MO;COUNT=12" (the first Monday of 12 months)'
 
 
@@ -80,6 +86,10 @@ def _parts(rule: str) -> dict[str, str]:
     if "COUNT" not in parts and "UNTIL" not in parts:
         raise RuleError("the rule never ends",
                         "add COUNT=12 (how many times) or UNTIL=20271231 (the last day)")  # fmt: skip
+    if not parts.get("INTERVAL", "1").isdigit() or parts.get("INTERVAL") == "0":
+        raise RuleError(
+            f"INTERVAL={parts['INTERVAL']} is not a whole number from 1", HINTS["INTERVAL"]
+        )
     if "COUNT" in parts and not (
         parts["COUNT"].isdigit() and 1 <= int(parts["COUNT"]) <= MAX_OCCURRENCES
     ):
@@ -127,6 +137,11 @@ def occurrences(rule: str, anchor: datetime, tz: str) -> tuple[Occurrence, ...]:
             expansion = expansion.replace(until=until[0])  # type: ignore[union-attr]
         walls = list(islice(iter(expansion), MAX_OCCURRENCES + 2))  # type: ignore[call-overload]
     except (ValueError, TypeError, KeyError, IndexError) as exc:
+        bad = re.search(r"invalid '(\w+)': (\S+)", str(exc))
+        if bad:
+            name = bad.group(1).upper()
+            raise RuleError(f"{name}={bad.group(2)} is not understood",
+                            HINTS.get(name, EXAMPLE)) from None  # fmt: skip
         raise RuleError(f"the rule is not understood ({exc})") from None
     walls = [start, *(w for w in walls if w != start)]
     if "COUNT" in parts:
@@ -141,6 +156,11 @@ def occurrences(rule: str, anchor: datetime, tz: str) -> tuple[Occurrence, ...]:
     if len(found) > MAX_OCCURRENCES:
         raise RuleError(f"the rule repeats more than {MAX_OCCURRENCES} times",
                         "end it sooner with COUNT or UNTIL")  # fmt: skip
+    if len(found) == 1 and ("COUNT" not in parts or parts["COUNT"] != "1"):
+        raise RuleError(
+            "the rule gives no day after publish_at",
+            "check UNTIL and the BY... parts (e.g. BYMONTHDAY=31 in a 30-day month)",
+        )
     if not found:
         raise RuleError("UNTIL is before publish_at, so the post never goes out",
                         "UNTIL is the last day; make it later than publish_at")  # fmt: skip

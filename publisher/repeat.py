@@ -143,6 +143,7 @@ def occurrences(rule: str, anchor: datetime, tz: str) -> tuple[Occurrence, ...]:
             raise RuleError(f"{name}={bad.group(2)} is not understood",
                             HINTS.get(name, EXAMPLE)) from None  # fmt: skip
         raise RuleError(f"the rule is not understood ({exc})") from None
+    off_rule = not walls or walls[0] != start
     walls = [start, *(w for w in walls if w != start)]
     if "COUNT" in parts:
         walls = walls[: int(parts["COUNT"])]
@@ -152,6 +153,10 @@ def occurrences(rule: str, anchor: datetime, tz: str) -> tuple[Occurrence, ...]:
         at = at.astimezone(UTC)
         if until is not None and at > until[1]:
             break
+        if off_rule and not found:
+            note = (f"publish_at ({start:%a %Y-%m-%d}) is not one of the rule's days; it is the "
+                    "first time anyway")  # fmt: skip
+            warning = f"{warning}; {note}" if warning else note
         found.append(Occurrence(wall.date(), at, warning))
     if len(found) > MAX_OCCURRENCES:
         raise RuleError(f"the rule repeats more than {MAX_OCCURRENCES} times",

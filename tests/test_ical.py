@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -270,3 +271,26 @@ def test_the_calendar_is_replaced_whole_never_written_in_place(invoke, site: Sit
     _run(invoke, site)
     assert ics.stat().st_ino != inode  # a new file renamed over the old one
     assert [p.name for p in ics.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_an_edit_a_calendar_does_not_show_is_no_new_version(invoke, clock, site: Site) -> None:
+    _run(invoke, _site(site))
+    clock.advance(hours=1)
+    conference = site.posts / "conference.en.md"
+    conference.write_text(conference.read_text().replace("reminders = []", "reminders = []\n")
+                          .replace('title = "Final', 'tags = ["S3Chem"]\ntitle = "Final'))  # fmt: skip
+    _run(invoke, site)
+    assert int(_events(site)["2027-10-conference@example.org"]["SEQUENCE"]) == 0
+    rows = {r["id"]: r for r in json.loads(invoke(site, "status", "--json", "--all").stdout)}
+    assert rows["2027-10-conference/en/events/post"]["changed"] is False
+    assert rows["2027-10-conference/en/rss/post"]["changed"] is True  # the feed item did change
+
+
+def test_preview_shows_the_calendar_entry(invoke, site: Site) -> None:
+    _site(site)
+    result = invoke(site, "preview", "--channel", "events", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    entries = {r["post"]: r["payload"] for r in json.loads(result.stdout)}
+    assert set(entries) == {"2027-10-conference", "2028-03-webinar", "later"}
+    assert entries["later"]["start"] == "2027-09-01T10:00:00"
+    assert entries["later"]["tzid"] == "Europe/Berlin"

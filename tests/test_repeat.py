@@ -214,3 +214,13 @@ def test_editing_the_rule_replans_pending_occurrences_only(invoke, clock, site: 
     preview = invoke(site, "preview", "--format", "json")
     kinds = [r["kind"] for r in json.loads(preview.stdout) if r["channel"] == "rss"]
     assert kinds == ["repeat-20270302"]
+
+
+def test_a_publish_at_off_the_rule_is_still_the_first_time_with_a_warning(tmp_path) -> None:
+    found, warnings = _planned(tmp_path, """
+        title = "Newsletter {date}"
+        publish_at = 2027-01-05T10:00:00
+        repeat = "FREQ=MONTHLY;BYDAY=1MO;COUNT=3"
+        """)  # fmt: skip
+    assert [d.kind for d in found] == ["repeat-20270105", "repeat-20270201", "repeat-20270301"]
+    assert any("publish_at (Tue 2027-01-05) is not one of the rule's days" in w for w in warnings)

@@ -145,6 +145,8 @@ class IcalChannel:
                 detail = f"calendar entry {what} (SEQUENCE {new['sequence']})"
                 if store_version(ledger, row.id, stored, new, now, detail):
                     entry = {**new, "created": entry["created"]}
+            elif row.changed and delivery is not None:  # e.g. its tags: nothing a calendar shows
+                store_version(ledger, row.id, stored, stored, now, None)
             entry.setdefault("modified", entry["created"])
             entries.append(entry)
         return self.rebuild(entries)
@@ -231,11 +233,12 @@ def _instant(entry: Mapping[str, Any]) -> datetime:
 
 
 def store_version(ledger: Ledger, delivery_id: str, before: Mapping[str, Any],
-                  payload: Mapping[str, Any], now: datetime, detail: str) -> bool:  # fmt: skip
+                  payload: Mapping[str, Any], now: datetime, detail: str | None) -> bool:  # fmt: skip
     """Replace a sent entry's payload, compare-and-set: False if another worker did it first.
 
-    The delivery stays ``sent``; its history records the new version, and ``changed`` is
-    cleared since the calendar matches the post file again (DESIGN §9).
+    The delivery stays ``sent``; its history records the new version (when ``detail`` says
+    what changed), and ``changed`` is cleared since the calendar matches the post file again
+    (DESIGN §9).
     """
     import json
 
@@ -250,7 +253,7 @@ def store_version(ledger: Ledger, delivery_id: str, before: Mapping[str, Any],
             .values(payload=json.dumps(payload, sort_keys=True), changed=False,
                     sent_hash=deliveries.c.content_hash, updated_at=now)
         ).rowcount  # fmt: skip
-        if done == 1:
+        if done == 1 and detail is not None:
             conn.execute(history.insert(), [{"delivery_id": delivery_id, "at": now,
                                              "state": "sent", "detail": detail,
                                              "worker": ledger.worker}])  # fmt: skip

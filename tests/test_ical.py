@@ -242,9 +242,24 @@ def test_khal_imports_the_calendar_and_shows_berlin_times(invoke, clock, site, t
         end = 2027-11-07T03:00:00
         reminders = []
         """)  # fmt: skip
+    # No end (RFC 5545: it ends when it starts; khal shows an hour), and a long UTF-8 title
+    # that the file folds at 75 octets without splitting a character.
+    title = "Università di Maastricht: «perché» ça va 🎉" + " çà" * 12
+    site.write_post("date.en.md", f"""
+        id = "save-the-date"
+        title = "{title}"
+        publish_at = 2027-05-02T10:00:00
+        [event]
+        start = 2027-04-01T10:00:00
+        reminders = []
+        """)  # fmt: skip
     _run(invoke, site)
+    data = (site.root / "public/events.ics").read_bytes()
+    assert max(len(line) for line in data.split(b"\r\n")) <= 75
+    assert str(_events(site)["save-the-date@example.org"]["SUMMARY"]) == title
     lines = _khal_list(site.root / "public/events.ics", tmp_path / "first")
     assert lines == [
+        f"2027-04-01 10:00|2027-04-01 11:00|{title}||CONFIRMED",
         # 18:00 CEST to 12:00 CET over Europe's change back; khal shows it on each of its days.
         "2027-10-30 18:00|2027-10-31 12:00|Final conference; day 1, 2|Maastricht, NL|CONFIRMED",
         # 01:30 EDT = 05:30 UTC = 06:30 CET; 03:00 EST = 08:00 UTC = 09:00 CET.

@@ -172,6 +172,7 @@ def occurrences(rule: str, anchor: datetime, tz: str) -> tuple[Occurrence, ...]:
     return tuple(found)
 
 
+@lru_cache(maxsize=4096)
 def date_text(day: date, language: str) -> str:
     """The occurrence's date as the post's readers write it ("7 giugno 2027")."""
     from babel.dates import format_date

@@ -63,6 +63,7 @@ class IcalChannel:
         self.path = Path(cfg.options["path"])
         url = cfg.options.get("url") or ""
         self.host = urlsplit(url).hostname or NO_HOST
+        self._last: tuple[str, bytes] | None = None
 
     def uid(self, post_id: str) -> str:
         """``<post id>@<host>``: the same for the life of the post, whatever else changes."""
@@ -161,7 +162,8 @@ class IcalChannel:
         cal.add("prodid", PRODID)
         cal.add("version", "2.0")
         cal.add("calscale", "GREGORIAN")
-        cal.add("x-wr-calname", self.config.options["name"])
+        cal.add("name", self.config.options["name"])  # RFC 7986
+        cal.add("x-wr-calname", self.config.options["name"])  # what Google and Apple read
         if self.config.options.get("url"):
             cal.add("source", self.config.options["url"], parameters={"VALUE": "URI"})
         years: dict[str, list[int]] = {}
@@ -201,9 +203,17 @@ class IcalChannel:
 
     def rebuild(self, sent: Iterable[Mapping[str, Any]]) -> bool:
         """Write the calendar if its content changed; True when the file was (re)written."""
+        import json
+
         from publisher.channels.rss import _atomic_write
 
-        document = self.calendar(sent)
+        entries = list(sent)
+        key = json.dumps(entries, sort_keys=True, default=str)
+        if self._last is not None and self._last[0] == key:
+            document = self._last[1]  # the same entries as last pass: no need to build it again
+        else:
+            document = self.calendar(entries)
+            self._last = (key, document)
         try:
             if self.path.read_bytes() == document:
                 return False

@@ -14,6 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import IN_CI, RSS_CHANNELS, Site, site_config
 
+try:
+    from test_postgres import pg_url  # noqa: F401 - a fixture: a fresh PostgreSQL database
+except ImportError:  # tests/ run as a package
+    from tests.test_postgres import pg_url  # noqa: F401
+
 ICAL = """
 [channels.events]
 type = "ical"
@@ -309,3 +314,40 @@ def test_preview_shows_the_calendar_entry(invoke, site: Site) -> None:
     assert set(entries) == {"2027-10-conference", "2028-03-webinar", "later"}
     assert entries["later"]["start"] == "2027-09-01T10:00:00"
     assert entries["later"]["tzid"] == "Europe/Berlin"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_one_worker_stores_each_new_version(
+    invoke, clock, site: Site, pg_url
+) -> None:
+    from publisher.channels.ical import store_version
+    from publisher.ledger import Ledger
+
+    # PostgreSQL workers go by the database's clock: announced already, events far ahead.
+    site.write_config(site_config(RSS_CHANNELS + ICAL).replace(
+        'state = "state/publisher.db"', f'state = "{pg_url}"'))  # fmt: skip
+    for name in ("conference", "webinar"):
+        site.write_post(f"{name}.en.md", f"""
+            title = "The {name}"
+            publish_at = {datetime.now(UTC).date().isoformat()}T00:00:00Z
+            [event]
+            start = 2040-03-10T11:00:00
+            reminders = []
+            """)  # fmt: skip
+    _run(invoke, site)
+    assert sorted(_events(site)) == ["conference@example.org", "webinar@example.org"]
+    (site.posts / "webinar.en.md").unlink()
+    _run(invoke, site)
+    web = _events(site)["webinar@example.org"]
+    assert str(web["STATUS"]) == "CANCELLED" and int(web["SEQUENCE"]) == 1
+    ledger = Ledger.open(site.config().state_url)
+    try:
+        row = ledger.get("conference/en/events/post")
+        assert row is not None and row.payload is not None
+        before = dict(row.payload)
+        new = {**before, "summary": "Renamed", "sequence": 1}
+        # Two workers found the same edit: only the first stores it.
+        assert store_version(ledger, row.id, before, new, clock.now, "updated") is True
+        assert store_version(ledger, row.id, before, new, clock.now, "updated") is False
+    finally:
+        ledger.close()

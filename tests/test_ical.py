@@ -321,7 +321,7 @@ def test_on_postgresql_one_worker_stores_each_new_version(
     invoke, clock, site: Site, pg_url
 ) -> None:
     from publisher.channels.ical import store_version
-    from publisher.ledger import Ledger
+    from publisher.store.ledger import Ledger
 
     # PostgreSQL workers go by the database's clock: announced already, events far ahead.
     site.write_config(site_config(RSS_CHANNELS + ICAL).replace(

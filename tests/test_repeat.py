@@ -11,9 +11,9 @@ from conftest import RSS_CHANNELS, Site, site_config
 from dateutil.rrule import rrulestr
 from helpers import CHANNELS, config_text, make_site
 
-from publisher.errors import PostError
-from publisher.plan import plan
-from publisher.posts import read_post
+from publisher.core.errors import PostError
+from publisher.core.plan import plan
+from publisher.core.posts import read_post
 
 
 def _independent(rule: str, start: datetime) -> list[datetime]:

@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from publisher.channels.base import Health, Http
-from publisher.config import ChannelConfig, Config
-from publisher.errors import ChannelError
-from publisher.models import Delivery, Draft, Receipt
-from publisher.times import utc, zone
+from publisher.core.config import ChannelConfig, Config
+from publisher.core.errors import ChannelError
+from publisher.core.models import Delivery, Draft, Receipt
+from publisher.core.times import utc, zone
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from publisher.ledger import Ledger
+    from publisher.store.ledger import Ledger
 
 PRODID = "-//publisher//publisher events calendar//EN"
 #: Payload keys that are bookkeeping, not the event itself: a change in these is no edit.
@@ -71,7 +71,7 @@ class IcalChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The calendar entry as it will stand in the file (its first version)."""
-        from publisher.render import markdown_text
+        from publisher.core.render import markdown_text
 
         post = delivery.post
         event = post.event
@@ -252,7 +252,7 @@ def store_version(ledger: Ledger, delivery_id: str, before: Mapping[str, Any],
     """
     import json
 
-    from publisher.schema import deliveries, history
+    from publisher.store.schema import deliveries, history
 
     with ledger.engine.begin() as conn:
         done = conn.execute(

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from publisher.errors import PostError
+from publisher.core.errors import PostError
 
 
 class State(StrEnum):
@@ -77,7 +77,7 @@ class Post:
     draft: bool = False
     event: Event | None = None
     overrides: Mapping[str, Override] = field(default_factory=dict)
-    #: An RFC 5545 RRULE: the post recurs from publish_at (see ``publisher.repeat``).
+    #: An RFC 5545 RRULE: the post recurs from publish_at (see ``publisher.core.repeat``).
     repeat: str | None = None
     warnings: tuple[str, ...] = ()
     #: Errors that leave the rest of the post usable (a channel no longer configured).

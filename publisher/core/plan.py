@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.config import FEED_TYPES, Config
-from publisher.durations import is_calendar, parse_duration, to_timedelta
-from publisher.models import Delivery, Post
-from publisher.times import at_wall_time, utc, zone
+from publisher.core.config import FEED_TYPES, Config
+from publisher.core.durations import is_calendar, parse_duration, to_timedelta
+from publisher.core.models import Delivery, Post
+from publisher.core.times import at_wall_time, utc, zone
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
             continue
         announce = utc(over.publish_at or post.publish_at)
         if post.repeat is not None and cfg.type != "ical":  # recurring posts (issue 15)
-            from publisher.repeat import repeat_deliveries
+            from publisher.core.repeat import repeat_deliveries
 
             found, notes = repeat_deliveries(post, name, over.publish_at or post.publish_at)
             deliveries.extend(found)

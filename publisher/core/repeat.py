@@ -16,11 +16,11 @@ from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from publisher.models import Delivery, Override, Post
-from publisher.times import localize, zone
+from publisher.core.models import Delivery, Override, Post
+from publisher.core.times import localize, zone
 
 if TYPE_CHECKING:
-    from publisher.fields import Fields
+    from publisher.core.fields import Fields
 
 MAX_OCCURRENCES = 1000
 PLACEHOLDER = "{date}"
@@ -177,7 +177,7 @@ def date_text(day: date, language: str) -> str:
     """The occurrence's date as the post's readers write it ("7 giugno 2027")."""
     from babel.dates import format_date
 
-    from publisher.reminders import _known_locale, babel_locale
+    from publisher.core.reminders import _known_locale, babel_locale
 
     locale = babel_locale(language)
     return format_date(day, format="long", locale=locale if _known_locale(locale) else "en")
@@ -220,7 +220,7 @@ def repeat_deliveries(
 def checked_rule(ctx: Fields, value: Any, publish_at: datetime, tz: str,
                  text: tuple[str, str, Mapping[str, Override]]) -> str:  # fmt: skip
     """The ``repeat`` value of a post file, or ``PostError`` naming the file, key and line."""
-    from publisher.fields import typed
+    from publisher.core.fields import typed
 
     rule = typed(ctx, "repeat", value, str, '"FREQ=MONTHLY;BYDAY=1MO;COUNT=12"')
     try:

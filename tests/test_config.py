@@ -47,7 +47,7 @@ def error_for(tmp_path: Path, text: str) -> ConfigError:
 
 def test_the_example_config_loads(tmp_path: Path) -> None:
     config = load_config(EXAMPLE)
-    assert list(config.channels) == ["facebook", "linkedin", "rss", "rss-it"]
+    assert list(config.channels) == ["facebook", "linkedin", "rss", "rss-it", "events"]
     assert config.timezone == "Europe/Berlin"
     assert config.languages == ("en", "it", "de", "nl")
     assert config.catch_up == timedelta(days=2)

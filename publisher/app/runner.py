@@ -19,7 +19,7 @@ from typing import Any
 
 from publisher.channels.base import Channel, Feed, read_token
 from publisher.core import logs
-from publisher.core.config import Config
+from publisher.core.config import FEED_TYPES, Config
 from publisher.core.errors import ChannelError, ExitStatus, PostError, TokenMissing
 from publisher.core.models import (
     Delivery,
@@ -106,6 +106,8 @@ class Runner:
         self._planned: dict[int, _Planned] = {}
         self._in_flight: set[str] = set()
         self._parked: set[str] = set()
+        #: Files that failed to parse at the last sync (None before the first sync).
+        self._keep_sources: frozenset[str] | None = None
         self._lock = threading.Lock()
         #: Set to stop taking new deliveries (SIGTERM); the sends in flight finish.
         self.stopping = threading.Event()
@@ -120,6 +122,7 @@ class Runner:
         rows = self._replan(read.posts)
         keep = read.bad_paths
         counts = self.ledger.sync(rows, now, keep)
+        self._keep_sources = frozenset(keep)
         with self._lock:
             self._parked.clear()
         if report is not None:
@@ -272,7 +275,8 @@ class Runner:
         start = max(row.due_at, row.catch_up_from or row.due_at)
         reason = expiry_reason(
             start, row.expires_at, now, self.config.catch_up,
-            is_reminder=delivery.is_reminder, honours_catch_up=channel.config.type != "rss",
+            is_reminder=delivery.is_reminder,
+            honours_catch_up=channel.config.type not in FEED_TYPES,
         )  # fmt: skip
         if reason:
             if self.ledger.mark_expired(row.id, reason, now):
@@ -343,7 +347,13 @@ class Runner:
         """Rewrite the feed files (all, or the named channels') from the ledger if stale."""
         wanted = None if names is None else set(names)
         for name, channel in self.channels.items():
-            if isinstance(channel, Feed) and (wanted is None or name in wanted):
+            follow = getattr(channel, "follow", None)  # ical (issue 15): entries follow edits
+            if follow is not None and (wanted is None or name in wanted):
+                keep = self._keep_sources
+                if keep is not None and follow(self.ledger, self._deliveries, keep, self.now()):
+                    report.feeds_written.append(name)
+                    logs.get().info(f"calendar {name} written")
+            elif isinstance(channel, Feed) and (wanted is None or name in wanted):
                 limit = int(channel.config.options.get("max_items", 50))
                 items = [payload for _, payload in self.ledger.sent_payloads(name, limit)]
                 if channel.rebuild(items):

@@ -14,6 +14,7 @@ CHANNEL_TYPES = {
     "rss": "publisher.channels.rss:RssChannel",
     "facebook": "publisher.channels.facebook:FacebookChannel",
     "linkedin": "publisher.channels.linkedin:LinkedInChannel",
+    "ical": "publisher.channels.ical:IcalChannel",
 }
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import requests
 
     from publisher.core.config import ChannelConfig
-    from publisher.core.models import Delivery, Draft, Receipt
+    from publisher.core.models import Delivery, Draft, LedgerRow, Receipt
 
 #: (connect, read) seconds for every call; a slow image upload gets its own, longer read.
 DEFAULT_TIMEOUT = (5.0, 30.0)
@@ -67,6 +67,23 @@ class Feed(Protocol):
     def rebuild(self, sent: Iterable[Mapping[str, Any]]) -> bool:
         """Write the feed from the sent payloads, newest first; True if the file changed."""
         ...
+
+
+class SentLedger(Protocol):
+    """What a channel that follows its sent entries (a calendar) may read and correct."""
+
+    def sent_payloads(
+        self, channel: str, limit: int
+    ) -> list[tuple[LedgerRow, Mapping[str, Any]]]: ...
+
+    def replace_sent_payload(
+        self,
+        delivery_id: str,
+        before: Mapping[str, Any],
+        payload: Mapping[str, Any],
+        now: datetime,
+        detail: str | None,
+    ) -> bool: ...
 
 
 def read_token(cfg: ChannelConfig, environ: Mapping[str, str] | None = None) -> str:

@@ -47,6 +47,7 @@ FRONT_MATTER_KEYS = frozenset(
         "tags",
         "draft",
         "event",
+        "repeat",
     ]
 )
 
@@ -102,7 +103,15 @@ CHANNEL_TYPE_KEYS: dict[str, dict[str, Key]] = {
         "description": Key(_str, ""),
         "max_items": Key(_int, 50),
     },
+    # ical (issue 15): until channels declare their keys (plugin redesign), listed here.
+    "ical": {
+        "path": Key(_path, REQUIRED),
+        "name": Key(_str, REQUIRED),
+        "url": Key(_url, None),
+    },
 }
+#: Channel types whose output is a file rebuilt from the ledger: one language, path rules.
+FEED_TYPES = frozenset({"rss", "ical"})
 
 
 @dataclass(frozen=True)
@@ -226,21 +235,23 @@ def _channel(name: str, table: Any, languages: tuple[str, ...]) -> ChannelConfig
                 f"{prefix}.languages: {lang!r} is not in publisher.languages",
                 "add it to [publisher].languages or remove it here",
             )
-    if kind == "rss":
-        if len(langs) != 1:
-            raise ConfigError(
-                f"{prefix}.languages: an RSS channel has exactly one language",
-                "make one RSS channel per language",
-            )
-        if values["media_url"] is None:
-            values["media_url"] = values["feed_url"].rsplit("/", 1)[0] + "/media/"
+    if kind in FEED_TYPES and len(langs) != 1:
+        what = "an RSS channel" if kind == "rss" else f"a {kind} channel"
+        raise ConfigError(
+            f"{prefix}.languages: {what} has exactly one language",
+            f"make one {kind} channel per language",
+        )
+    if kind == "ical" and values["reminders"]:
+        raise ConfigError(f"{prefix}.reminders: a calendar carries no reminders", "remove it")
+    if kind == "rss" and values["media_url"] is None:
+        values["media_url"] = values["feed_url"].rsplit("/", 1)[0] + "/media/"
     reminders = values.pop("reminders")
     values.pop("type")
     return ChannelConfig(
         name=name,
         type=kind,
         languages=tuple(langs),
-        reminders=(kind != "rss") if reminders is None else reminders,
+        reminders=(kind not in FEED_TYPES) if reminders is None else reminders,
         max_per_hour=values.pop("max_per_hour"),
         token_env=values.pop("token_env", None),
         options=values,
@@ -271,7 +282,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             'e.g. "state/publisher.db"',
         )
     for name, channel in channels.items():
-        if channel.type == "rss":
+        if channel.type in FEED_TYPES:
             opts = dict(channel.options)
             opts["path"] = str((base / opts["path"]).resolve())
             channels[name] = ChannelConfig(**{**channel.__dict__, "options": opts})

@@ -22,6 +22,7 @@ TOP_KEYS = FRONT_MATTER_KEYS
 EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "reminder_time"])
 OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])
 RSS_OVERRIDE_KEYS = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
+ICAL_OVERRIDE_KEYS = frozenset(["publish_at", "link", "enabled"])  # ical (issue 15)
 
 
 class Fields:
@@ -172,7 +173,7 @@ def override_tables(
                            f"override tables: {known}")  # fmt: skip
         if not isinstance(data, dict):
             raise ctx.fail(name, f"expected a table [{name}]", f"write [{name}] and text = ...")
-        allowed = RSS_OVERRIDE_KEYS if kind == "rss" else OVERRIDE_KEYS
+        allowed = {"rss": RSS_OVERRIDE_KEYS, "ical": ICAL_OVERRIDE_KEYS}.get(kind, OVERRIDE_KEYS)
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ctx.fail(unknown[0], f"not an override key for a {kind} channel",

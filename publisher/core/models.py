@@ -77,6 +77,8 @@ class Post:
     draft: bool = False
     event: Event | None = None
     overrides: Mapping[str, Override] = field(default_factory=dict)
+    #: An RFC 5545 RRULE: the post recurs from publish_at (see ``publisher.core.repeat``).
+    repeat: str | None = None
     warnings: tuple[str, ...] = ()
     #: Errors that leave the rest of the post usable (a channel no longer configured).
     problems: tuple[PostError, ...] = ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.core.config import Config
+from publisher.core.config import FEED_TYPES, Config
 from publisher.core.durations import is_calendar, parse_duration, to_timedelta
 from publisher.core.models import Delivery, Post
 from publisher.core.times import at_wall_time, utc, zone
@@ -55,11 +55,20 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
                     "nothing is sent there"
                 )
             continue
+        if cfg.type == "ical" and post.event is None:
+            continue  # ical (issue 15): a calendar carries events only
         over = post.override(name, cfg.type)
         if over.enabled is False:
             continue
         announce = utc(over.publish_at or post.publish_at)
-        deliveries.append(Delivery(post, name, "post", announce, post.expires_at))
+        if post.repeat is not None and cfg.type != "ical":  # recurring posts (issue 15)
+            from publisher.core.repeat import repeat_deliveries
+
+            found, notes = repeat_deliveries(post, name, over.publish_at or post.publish_at)
+            deliveries.extend(found)
+            warnings.extend(notes)
+        else:
+            deliveries.append(Delivery(post, name, "post", announce, post.expires_at))
         if post.event is None or not cfg.reminders:
             continue
         start = utc(post.event.start)
@@ -126,7 +135,7 @@ def preview_state(delivery: Delivery, channel_type: str, now: datetime, catch_up
         now,
         catch_up,
         is_reminder=delivery.is_reminder,
-        honours_catch_up=channel_type != "rss",
+        honours_catch_up=channel_type not in FEED_TYPES,
     )
     if reason:
         return "will expire"

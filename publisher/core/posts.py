@@ -156,6 +156,12 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         channels = tuple(n for n in channels if n in config.channels)
     image = image_path(ctx, "image", data["image"], path, config, None) if "image" in data else None
     event = event_table(ctx, data["event"], tz, config, warnings) if "event" in data else None
+    overrides = override_tables(ctx, tables, path, tz, config, warnings, problems)
+    repeat = None
+    if "repeat" in data:  # recurring posts (issue 15)
+        from publisher.core.repeat import checked_rule
+
+        repeat = checked_rule(ctx, data["repeat"], publish_at, tz, (title, body, overrides))
     return Post(
         id=post_id,
         language=language,
@@ -173,7 +179,8 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         tags=strings(ctx, "tags", data.get("tags", [])),
         draft=typed(ctx, "draft", data.get("draft", False), bool, "false"),
         event=event,
-        overrides=override_tables(ctx, tables, path, tz, config, warnings, problems),
+        overrides=overrides,
+        repeat=repeat,
         warnings=tuple(f"{source}: {w}" for w in warnings),
         problems=tuple(problems),
     )

@@ -28,6 +28,7 @@ from publisher.store.schema import (
     safe_db_error,
     serialize,
 )
+from publisher.store.sent import SentRows
 
 __all__ = ["MIGRATIONS", "Ledger", "deliveries", "history", "make_engine", "notifications"]
 
@@ -36,7 +37,7 @@ __all__ = ["MIGRATIONS", "Ledger", "deliveries", "history", "make_engine", "noti
 CLOCK_CHECK = 30.0
 
 
-class Ledger:
+class Ledger(SentRows):
     """Delivery rows and their transitions; every write is one short transaction."""
 
     def __init__(self, engine: Engine, worker: str = "") -> None:
@@ -371,28 +372,3 @@ class Ledger:
             detail="resolved by hand: not sent", error=None, next_attempt_at=None,
             catch_up_from=now,
         )  # fmt: skip
-
-    def sent_payloads(self, channel: str, limit: int) -> list[tuple[LedgerRow, Mapping[str, Any]]]:
-        """The newest sent deliveries of a channel with the payload each was sent with."""
-        query = (
-            sa.select(deliveries)
-            .where(deliveries.c.channel == channel)
-            .where(deliveries.c.state == State.SENT.value)
-            .where(deliveries.c.payload.is_not(None))
-            .order_by(deliveries.c.due_at.desc(), deliveries.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            rows = [row_from(r._mapping) for r in conn.execute(query)]
-        return [(r, r.payload) for r in rows if r.payload is not None]
-
-    def sent_count_since(self, channel: str, since: datetime) -> int:
-        query = (
-            sa.select(sa.func.count())
-            .select_from(deliveries)
-            .where(deliveries.c.channel == channel)
-            .where(deliveries.c.state == State.SENT.value)
-            .where(deliveries.c.sent_at >= since)
-        )
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())

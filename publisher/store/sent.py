@@ -1,0 +1,75 @@
+"""Sent deliveries after the fact: what each was sent with, and corrections to it (DESIGN §9)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from publisher.core.models import LedgerRow, State
+from publisher.store.schema import deliveries, history, row_from
+
+
+class SentRows:
+    """The ledger's reads and compare-and-set writes of sent payloads (mixed into ``Ledger``)."""
+
+    engine: Engine
+    worker: str
+
+    def sent_payloads(self, channel: str, limit: int) -> list[tuple[LedgerRow, Mapping[str, Any]]]:
+        """The newest sent deliveries of a channel with the payload each was sent with."""
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == State.SENT.value)
+            .where(deliveries.c.payload.is_not(None))
+            .order_by(deliveries.c.due_at.desc(), deliveries.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = [row_from(r._mapping) for r in conn.execute(query)]
+        return [(r, r.payload) for r in rows if r.payload is not None]
+
+    def sent_count_since(self, channel: str, since: datetime) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(deliveries)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == State.SENT.value)
+            .where(deliveries.c.sent_at >= since)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def replace_sent_payload(
+        self,
+        delivery_id: str,
+        before: Mapping[str, Any],
+        payload: Mapping[str, Any],
+        now: datetime,
+        detail: str | None,
+    ) -> bool:
+        """Replace a sent entry's payload, compare-and-set: False if another worker did it first.
+
+        The delivery stays ``sent``; its history records the new version (when ``detail`` says
+        what changed), and ``changed`` is cleared since the calendar matches the post file again
+        (DESIGN §9).
+        """
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id)
+                .where(deliveries.c.state == "sent")
+                .where(deliveries.c.payload == json.dumps(before, sort_keys=True))
+                .values(payload=json.dumps(payload, sort_keys=True), changed=False,
+                        sent_hash=deliveries.c.content_hash, updated_at=now)
+            ).rowcount  # fmt: skip
+            if done == 1 and detail is not None:
+                conn.execute(history.insert(), [{"delivery_id": delivery_id, "at": now,
+                                                 "state": "sent", "detail": detail,
+                                                 "worker": self.worker}])  # fmt: skip
+        return bool(done == 1)

@@ -83,8 +83,10 @@ def _item(entry: Any, position: int, base: str) -> Item:
     elif link:
         identity = link
     else:
+        # An untitled item's title is its text's first sentence: the whole text tells it apart.
+        words = title or _plain(text)
         identity = "title+date:" + json.dumps(
-            [title, entry.get("published") or entry.get("updated") or ""], ensure_ascii=False
+            [words, entry.get("published") or entry.get("updated") or ""], ensure_ascii=False
         )
     return Item(
         identity=identity,
@@ -132,7 +134,7 @@ def _tags(entry: Any) -> tuple[str, ...]:
     """Each category's last ``/`` segment, letters and digits only (DESIGN §10)."""
     out: dict[str, str] = {}
     for tag in entry.get("tags", []):
-        term = str(tag.get("term") or tag.get("label") or "").rstrip("/")
+        term = html.unescape(str(tag.get("term") or tag.get("label") or "")).rstrip("/")
         word = "".join(ch for ch in term.rsplit("/", 1)[-1] if ch.isalnum())
         if word:
             out.setdefault(word.casefold(), word)
@@ -216,9 +218,15 @@ def post_file(
 
     body = markdown(item.html, item.link or source.url)
     title = title_of(item, body)
+    first, _, rest = body.partition("\n\n")
+    if rest and " ".join(first.split()) == title:  # Drupal's RSS view mode repeats the title
+        body = rest
     when = found_at + source.delay if source.mode == "publish" else item.published or found_at
     local = when.astimezone(zone(timezone)).replace(microsecond=0)
-    tags = tuple({t.casefold(): t for t in (*item.tags, *source.tags)}.values())
+    spelled: dict[str, str] = {}
+    for tag in (*item.tags, *source.tags):
+        spelled.setdefault(tag.casefold(), tag)
+    tags = tuple(spelled.values())
     lines = ["+++", f"id = {_toml(f'{source.name}/{item.key}')}", f"title = {_toml(title)}",
              f"publish_at = {local.isoformat()}",
              f"channels = [{', '.join(_toml(c) for c in source.channels)}]"]  # fmt: skip

@@ -182,7 +182,7 @@ def _image(
     result: PollResult,
 ) -> str | None:  # fmt: skip
     """Download the item's image beside its post file; None (and a warning) if it is not fit."""
-    what = f"source {source.name!r}: image {url}"
+    what = f"source {source.name!r}: the image"
     problem = url_problem(url)
     try:
         if problem:
@@ -194,7 +194,7 @@ def _image(
         return None
     suffix = next((ext for magic, ext in IMAGE_TYPES.items() if body.startswith(magic)), None)
     if suffix is None:
-        result.warnings.append(f"{what}: not a JPEG, PNG or GIF image; the post has no image")
+        result.warnings.append(f"{what} {url} is not a JPEG, PNG or GIF; the post has no image")
         return None
     name = _free_name(folder, f"{stem}.{suffix}")
     _write_atomic(folder / name, body)

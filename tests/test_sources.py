@@ -87,7 +87,9 @@ def test_a_bad_source_table_is_an_error_naming_its_key(tmp_path, table, where, h
 def test_only_feed_sources_exist_and_loopback_http_is_allowed(tmp_path):
     with pytest.raises(ConfigError, match=r"sources.web.type: 'mail'"):
         config_with('[sources.web]\ntype = "mail"\nurl = "https://e.org"\n', tmp_path)
-    local = config_with('[sources.web]\ntype = "feed"\nurl = "http://127.0.0.1:8080/rss"\n', tmp_path)
+    local = config_with(
+        '[sources.web]\ntype = "feed"\nurl = "http://127.0.0.1:8080/rss"\n', tmp_path
+    )
     assert local.sources["web"].url == "http://127.0.0.1:8080/rss"
 
 

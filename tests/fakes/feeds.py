@@ -61,7 +61,9 @@ class FeedSite:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                site.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()}))
+                site.requests.append(
+                    Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                )
                 page = site.pages.get(self.path)
                 if page is None:
                     return self._send(404, b"<html><body><h1>Not Found</h1></body></html>",
@@ -93,7 +95,10 @@ class FeedSite:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up (a timeout test)
 
             def _stream(self, page: Page) -> None:
                 self.send_response(200)

@@ -1,7 +1,8 @@
 """Polling sources from ``run``: due ones in ``run --once``, on interval jobs in the daemon.
 
-The daemon's polls run on their own small thread pool and hold no lock while fetching, so a
-slow or failing source never delays a delivery; the files they write are picked up by the
+The daemon polls each source on a thread of its own (a daemon thread: a fetch in flight never
+holds up a stop) and holds no lock while fetching, so a slow or failing source never delays a
+delivery or another source; the files they write are picked up by the
 post watcher like any other new file.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +58,7 @@ def poll_due(config: Config, ledger: Ledger, now: datetime) -> list[PollResult]:
 
 
 class SourcePoller:
-    """The daemon's side: one APScheduler interval job per source, polls on a thread pool."""
+    """The daemon's side: one APScheduler interval job per source, each poll on its own thread."""
 
     def __init__(
         self,
@@ -73,8 +73,8 @@ class SourcePoller:
         self.clock = clock
         self.scheduler = scheduler
         self.after_poll = after_poll
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="source")
         self._busy: set[str] = set()
+        self._stopping = False
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -97,16 +97,12 @@ class SourcePoller:
             )  # fmt: skip
 
     def kick(self, name: str) -> None:
-        """Hand the poll to the pool; a source still being polled is not polled twice at once."""
+        """Start a poll of ``name``; a source still being polled is not polled twice at once."""
         with self._lock:
-            if name in self._busy:
+            if name in self._busy or self._stopping:
                 return
             self._busy.add(name)
-        try:
-            self._pool.submit(self._poll, name)
-        except RuntimeError:  # the pool is shut down: the daemon is stopping
-            with self._lock:
-                self._busy.discard(name)
+        threading.Thread(target=self._poll, args=[name], name=f"source-{name}", daemon=True).start()
 
     def _poll(self, name: str) -> None:
         from publisher.importer import poll_all
@@ -125,5 +121,6 @@ class SourcePoller:
         self.after_poll()
 
     def stop(self) -> None:
-        """Stop polling; a fetch in flight finishes on its own (it holds no lock)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Start no more polls; a fetch in flight ends with the process (it holds no lock)."""
+        with self._lock:
+            self._stopping = True

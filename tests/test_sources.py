@@ -210,3 +210,16 @@ def _source(language: str = "en"):
     return SourceConfig(name="x", url=FEED_URL, language=language, every=timedelta(minutes=30),
                         mode="review", delay=timedelta(hours=1), channels=("facebook",),
                         dir="imported/x", tags=(), max_new=5, timeout=timedelta(seconds=20))  # fmt: skip
+
+
+def test_the_example_configs_commented_source_is_valid_once_uncommented(tmp_path):
+    from publisher.config import load_config
+
+    example = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    assert "\n[sources." not in example  # commented out: the quick start stays offline
+    block = example.split("# [sources.website]", 1)[1].split("\n\n", 1)[0]
+    lines = ["[sources.website]"] + [ln.removeprefix("# ") for ln in block.strip().splitlines()]
+    path = tmp_path / "config.toml"
+    path.write_text(example + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    source = load_config(path).sources["website"]
+    assert source.channels == ("facebook", "linkedin") and source.mode == "review"

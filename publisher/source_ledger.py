@@ -118,19 +118,21 @@ class SourceLedger:
 
     def claim(self, source: str, key: str, identity: str, now: datetime, *, seen_too: bool) -> bool:
         """Take an item for import; False when it is taken already (imported, or by another)."""
+        # RETURNING, not rowcount: psycopg reports -1 rows for ON CONFLICT DO NOTHING.
         statement = _insert(self.ledger, source_items).values(
             source=source, item_key=key, identity=identity, state=CLAIMED, seen_at=now
-        ).on_conflict_do_nothing()  # fmt: skip
+        ).on_conflict_do_nothing().returning(source_items.c.item_key)  # fmt: skip
         with self.engine.begin() as conn:
-            if conn.execute(statement).rowcount:
+            if conn.execute(statement).first() is not None:
                 return True
             if not seen_too:
                 return False
             c = source_items.c
-            return bool(conn.execute(
+            return conn.execute(
                 source_items.update().where(c.source == source, c.item_key == key,
                                             c.state == SEEN).values(state=CLAIMED)
-            ).rowcount)  # fmt: skip
+                .returning(c.item_key)
+            ).first() is not None  # fmt: skip
 
     def imported(self, source: str, key: str, path: str, now: datetime) -> None:
         c = source_items.c
@@ -158,6 +160,6 @@ class SourceLedger:
         """Put one notification in the outbox (``publisher.notify`` delivers it); once per key."""
         statement = _insert(self.ledger, notifications).values(
             key=key, title=title, body=body, attempts=0, created_at=now, updated_at=now
-        ).on_conflict_do_nothing()  # fmt: skip
+        ).on_conflict_do_nothing().returning(notifications.c.key)  # fmt: skip
         with self.engine.begin() as conn:
-            return bool(conn.execute(statement).rowcount)
+            return conn.execute(statement).first() is not None

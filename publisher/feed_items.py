@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import html
 import json
@@ -18,6 +19,7 @@ _HTML_PAGE = re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype html|<html)", re.I | r
 _ALTERNATE = re.compile(rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I)
 _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.I)
 _IMAGE_SUFFIX = re.compile(r"\.(jpe?g|png|gif)(\?|$)", re.I)
+_LINK = re.compile(r"^https?://[^\s/]+(:\d+)?(/\S*)?$")
 _SENTENCE = re.compile(r"^(.+?[.!?])(\s|$)", re.S)
 #: Tags and attributes kept in an item's text; everything else is dropped by nh3.
 _TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blockquote", "code",
@@ -106,8 +108,8 @@ def _when(entry: Any) -> datetime | None:
         value = entry.get(key)
         if value:
             try:
-                return datetime(*value[:6], tzinfo=UTC)
-            except (TypeError, ValueError):
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (TypeError, ValueError, OverflowError, OSError):
                 continue
     return None
 
@@ -230,7 +232,7 @@ def post_file(
     lines = ["+++", f"id = {_toml(f'{source.name}/{item.key}')}", f"title = {_toml(title)}",
              f"publish_at = {local.isoformat()}",
              f"channels = [{', '.join(_toml(c) for c in source.channels)}]"]  # fmt: skip
-    if item.link:
+    if _LINK.match(item.link):  # the post reader takes only a full http(s) URL
         lines.append(f"link = {_toml(item.link)}")
     if image:
         lines += [f"image = {_toml(image)}", f"image_alt = {_toml(title)}"]
@@ -238,7 +240,8 @@ def post_file(
         lines.append(f"tags = [{', '.join(_toml(t) for t in tags)}]")
     if source.mode == "review":
         lines.append("draft = true")
-    lines += [f"# imported from {source.name} ({_oneline(item.link or source.url)})",
+    where = item.link if _LINK.match(item.link) else source.url
+    lines += [f"# imported from {source.name} ({_oneline(where)})",
               f"# at {found_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC", "+++"]  # fmt: skip
     stem = f"{local:%Y-%m-%d}-{slug(title, item.key)}"
     return PostFile(stem, "\n".join(lines) + "\n" + (body + "\n" if body else ""), local, title)

@@ -90,7 +90,8 @@ def poll(
     items = _unique(items)
     fresh = [i for i in items if i.key not in known]
     if backfill is not None:
-        chosen = [i for i in items if known.get(i.key, SEEN) == SEEN][:backfill]
+        never = [i for i in items if known.get(i.key, SEEN) == SEEN]
+        chosen = sorted(never, key=_age_order, reverse=True)[:backfill]  # the newest N
         rest = [i for i in fresh if i not in chosen]
     elif first:
         chosen, rest = [], fresh
@@ -166,6 +167,12 @@ def _import(
         if image is not None:
             made = post_file(item, source=source, found_at=now, timezone=config.timezone,
                              image=image)  # fmt: skip
+        problem = _unreadable(made, folder / f"{made.stem}.{source.language}.md", config)
+        if problem:
+            store.release(source.name, item.key, SEEN)
+            result.warnings.append(f"source {source.name!r}: {item.link or item.identity} is not "
+                                   f"imported: {problem}")  # fmt: skip
+            return
         path = write_new(folder, made, source.language)
     except OSError as exc:
         store.release(source.name, item.key, SEEN if was_seen else None)
@@ -199,6 +206,18 @@ def _image(
     name = _free_name(folder, f"{stem}.{suffix}")
     _write_atomic(folder / name, body)
     return name
+
+
+def _unreadable(made: PostFile, path: Path, config: Config) -> str | None:
+    """What the post reader would say against the file about to be written (None: fine)."""
+    from publisher.errors import PostError
+    from publisher.posts import parse_post
+
+    try:
+        parse_post(made.text, path, config)
+    except PostError as exc:
+        return exc.message
+    return None
 
 
 def write_new(folder: Path, made: PostFile, language: str) -> Path:

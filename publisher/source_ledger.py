@@ -74,11 +74,11 @@ class PollState:
 
 
 def _insert(ledger: Ledger, table: sa.Table) -> Any:
-    if ledger.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    return insert(table)
+    """An INSERT that knows ON CONFLICT, in the ledger's dialect."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table) if ledger.is_sqlite else pg_insert(table)
 
 
 class SourceLedger:

@@ -319,3 +319,18 @@ def _now():
 
 def _start(clock) -> str:
     return (clock.now - timedelta(hours=36)).isoformat()
+
+
+def test_an_item_whose_link_is_no_web_address_is_imported_without_it(site, feeds, invoke):
+    configure(site, feeds, SOURCE)
+    feeds.serve("/feed", rss(feeds, "a"))
+    invoke(site, "import")
+    odd = rss(feeds, "b", "a").replace(
+        f"<link>{feeds.url}/news/b/</link>", "<link>javascript:alert(1)</link>"
+    )
+    feeds.serve("/feed", odd)
+    result = invoke(site, "import")
+    assert result.exit_code == 0, result.stderr
+    [path] = imported(site)
+    post = read_post(path, site.config())
+    assert post.link == "" and "javascript" not in path.read_text()

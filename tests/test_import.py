@@ -334,3 +334,48 @@ def test_an_item_whose_link_is_no_web_address_is_imported_without_it(site, feeds
     [path] = imported(site)
     post = read_post(path, site.config())
     assert post.link == "" and "javascript" not in path.read_text()
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "count", "images"),
+    [
+        ("wordpress.xml", "application/rss+xml; charset=UTF-8", 2, 0),
+        ("drupal.xml", "application/rss+xml; charset=utf-8", 2, 1),
+        ("rss091.xml", "text/xml", 2, 0),  # no charset: the XML declaration's ISO-8859-1 holds
+        ("rss092.xml", "text/xml", 2, 1),
+        ("rss10.rdf", "application/rdf+xml", 2, 0),
+        ("rss20.xml", "application/rss+xml", 2, 2),
+        ("atom-utf16.xml", "application/atom+xml", 2, 1),
+    ],
+)
+def test_each_sample_feed_served_over_http_becomes_valid_post_files(
+    site, feeds, invoke, name, content_type, count, images
+):
+    configure(site, feeds, SOURCE.replace('channels = ["rss"]', 'channels = ["rss"]\nmax_new = 9'))
+    feeds.serve("/feed", sample(feeds, name), content_type)
+    for path, body in [("/sites/default/files/2026-11/plans.png", PNG),
+                       ("/weblog/images/newsletter7.jpg", JPEG), ("/images/maastricht.jpg", JPEG),
+                       ("/images/newsletter.png", PNG), ("/atom/bilder/koeln.png", PNG)]:  # fmt: skip
+        feeds.serve(path, body, "image/png" if body == PNG else "image/jpeg")
+    result = invoke(site, "import", "--backfill", "9")
+    assert result.exit_code == 0, result.stderr
+    posts = [read_post(p, site.config()) for p in imported(site)]
+    assert len(posts) == count and all(p.title and p.body for p in posts)
+    assert sum(p.image is not None for p in posts) == images
+    assert not any("\ufffd" in p.title + p.body for p in posts)  # every encoding decoded
+
+
+def test_import_names_an_unknown_source_and_says_when_none_are_configured(site, feeds, invoke):
+    none = invoke(site, "import")
+    assert none.exit_code == 2 and "no sources are configured" in none.stderr
+    configure(site, feeds, SOURCE)
+    unknown = invoke(site, "import", "webiste")
+    assert unknown.exit_code == 2
+    assert (
+        "unknown source 'webiste'" in unknown.stderr
+        and "configured sources: news" in unknown.stderr
+    )
+    assert not (site.root / "state").exists()  # a usage error creates no ledger

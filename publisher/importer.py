@@ -68,7 +68,8 @@ def poll(
     result = PollResult(source.name)
     what = f"source {source.name!r}"
     state = store.poll_state(source.name) if store else None
-    conditional = state is not None and not dry_run and backfill is None
+    conditional = (state is not None and state.url == source.url  # validators of that URL
+                   and not dry_run and backfill is None)  # fmt: skip
     try:
         fetched = fetch(http, source.url, what=what, timeout=source.timeout.total_seconds(),
                         etag=state.etag if conditional and state else None,
@@ -117,7 +118,7 @@ def poll(
         _import(item, source, config, store, http, now, result, seen_too=backfill is not None)
     keep_tags = not fetched.not_modified and result.waiting == 0
     values: dict[str, object] = {"polled_at": now, "ok_at": now, "failing_since": None,
-                                 "error": None}  # fmt: skip
+                                 "error": None, "url": source.url}  # fmt: skip
     if keep_tags:
         values["etag"] = fetched.headers.get("ETag") or fetched.headers.get("etag")
         values["last_modified"] = (fetched.headers.get("Last-Modified")

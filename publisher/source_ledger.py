@@ -26,6 +26,7 @@ IMPORTED = "imported"
 def _poll_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("source", sa.String(100), primary_key=True),
+        sa.Column("url", sa.Text),
         sa.Column("etag", sa.Text),
         sa.Column("last_modified", sa.Text),
         sa.Column("polled_at", UTCDateTime),
@@ -65,6 +66,7 @@ def create_tables(conn: Connection) -> None:
 class PollState:
     """What the ledger remembers of a source's polls."""
 
+    url: str | None = None
     etag: str | None = None
     last_modified: str | None = None
     polled_at: datetime | None = None
@@ -95,7 +97,7 @@ class SourceLedger:
             ).first()
         if row is None:
             return PollState()
-        return PollState(row.etag, row.last_modified, row.polled_at, row.ok_at,
+        return PollState(row.url, row.etag, row.last_modified, row.polled_at, row.ok_at,
                          row.failing_since, row.notified)  # fmt: skip
 
     def item_states(self, source: str) -> dict[str, str]:

@@ -379,3 +379,13 @@ def test_import_names_an_unknown_source_and_says_when_none_are_configured(site, 
         and "configured sources: news" in unknown.stderr
     )
     assert not (site.root / "state").exists()  # a usage error creates no ledger
+
+
+def test_a_changed_url_is_fetched_in_full_not_with_the_old_urls_etag(site, feeds, invoke):
+    configure(site, feeds, SOURCE)
+    feeds.serve("/feed", rss(feeds, "a"))
+    invoke(site, "import")
+    feeds.serve("/moved", rss(feeds, "a"))  # same bytes, same ETag, at a new address
+    configure(site, feeds, SOURCE.replace("SITE/feed", "SITE/moved"))
+    invoke(site, "import")
+    assert "if-none-match" not in feeds.seen("/moved")[0].headers

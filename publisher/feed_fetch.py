@@ -165,8 +165,7 @@ def _read(
 def _oversized(what: str, limit: int) -> SourceError:
     return SourceError(f"{what}: the answer is larger than {limit:,} bytes",
                        "point the source at a shorter feed (e.g. the news category's own "
-                       "feed); nothing was imported") if what.startswith("source") else \
-        SourceError(f"{what}: larger than {limit:,} bytes")  # fmt: skip
+                       "feed); nothing was imported")  # fmt: skip
 
 
 def _timeout(what: str, timeout: float) -> SourceError:

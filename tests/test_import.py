@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from publisher.ledger import Ledger
-from publisher.posts import read_post
+from publisher.core.posts import read_post
+from publisher.store.ledger import Ledger
 
 try:
     from conftest import RSS_CHANNELS, site_config
@@ -203,8 +203,8 @@ def test_a_bad_source_is_named_and_the_other_sources_go_on(
 
 
 def test_unreachable_and_slow_sources_fail_with_a_named_error(site, feeds, invoke):
-    from publisher.feed_fetch import session
-    from publisher.importer import poll
+    from publisher.app.feed_fetch import session
+    from publisher.app.importer import poll
 
     configure(site, feeds, SOURCE)
     config = site.config()
@@ -289,7 +289,7 @@ def test_run_once_polls_due_sources_publishes_and_exits_2_for_a_failed_poll(
 
 
 def test_a_source_failing_for_a_day_raises_one_notification(site, feeds, invoke, clock):
-    from publisher.notify import Notifier
+    from publisher.app.notify import Notifier
 
     configure(site, feeds, SOURCE)
     sent: list[tuple[str, str]] = []

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from publisher.feed_fetch import session
-from publisher.importer import poll
-from publisher.ledger import Ledger
-from publisher.source_ledger import SourceLedger
+from publisher.app.feed_fetch import session
+from publisher.app.importer import poll
+from publisher.store.ledger import Ledger
+from publisher.store.source_ledger import SourceLedger
 
 try:
     from fakes.feeds import FeedSite

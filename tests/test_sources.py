@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import parse_config
-from publisher.errors import ConfigError
-from publisher.feed_fetch import Fetched, SourceError
-from publisher.feed_items import item_key, parse_feed, post_file
-from publisher.posts import parse_post
+from publisher.app.feed_fetch import Fetched, SourceError
+from publisher.app.feed_items import item_key, parse_feed, post_file
+from publisher.core.config import parse_config
+from publisher.core.errors import ConfigError
+from publisher.core.posts import parse_post
 
 DATA = Path(__file__).resolve().parent / "data" / "feeds"
 FEED_URL = "https://news.example.org/feed"
@@ -205,7 +205,7 @@ def test_the_post_file_is_an_ordinary_post_with_a_toml_safe_title(tmp_path):
 def _source(language: str = "en"):
     from datetime import timedelta
 
-    from publisher.sources import SourceConfig
+    from publisher.core.sources import SourceConfig
 
     return SourceConfig(name="x", url=FEED_URL, language=language, every=timedelta(minutes=30),
                         mode="review", delay=timedelta(hours=1), channels=("facebook",),
@@ -213,7 +213,7 @@ def _source(language: str = "en"):
 
 
 def test_the_example_configs_commented_source_is_valid_once_uncommented(tmp_path):
-    from publisher.config import load_config
+    from publisher.core.config import load_config
 
     example = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
     assert "\n[sources." not in example  # commented out: the quick start stays offline

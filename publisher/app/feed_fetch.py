@@ -6,7 +6,6 @@ permanent one (301, 308) can be reported; conditional GET saves refetching an un
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from publisher import __version__
 from publisher.core.errors import PublisherError
+from publisher.core.urls import url_problem
 
 if TYPE_CHECKING:
     import requests
@@ -43,25 +43,6 @@ class Fetched:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` may not be fetched (None if it may): https, or http on a loopback address."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{url!r} is not an http(s) URL"
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return f"{url!r} uses plain http; only https is allowed (http only on loopback)"
-    return None
 
 
 def session() -> requests.Session:

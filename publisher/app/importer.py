@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from publisher.app.feed_fetch import SourceError, fetch, url_problem
+from publisher.app.feed_fetch import SourceError, fetch
 from publisher.app.feed_items import Item, PostFile, parse_feed, post_file
 from publisher.core import logs
+from publisher.core.urls import url_problem
 from publisher.store.source_ledger import SEEN, SourceLedger
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ MODES = ("review", "publish")
 
 
 def _feed_url(path: str, value: Any) -> str:
-    from publisher.app.feed_fetch import url_problem
+    from publisher.core.urls import url_problem
 
     text = _str(path, value)
     problem = url_problem(text)

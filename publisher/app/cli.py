@@ -298,6 +298,8 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
 
         report = run_once(config, opts.now if opts.clock else None)
         report_post_errors(report.post_errors)
+        for failed in report.source_errors:
+            error(failed.message, failed.hint)
         for missing in report.token_errors.values():
             error(f"{missing.message}; its deliveries stay pending", missing.hint)
         finish(report.exit_status)
@@ -381,6 +383,11 @@ def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: boo
                          "only uncertain deliveries can be resolved; see `publisher status`")  # fmt: skip
     click.echo(f"{delivery_id}: {'sent' if sent_url else 'pending'}")
     finish(ExitStatus.OK)
+
+
+from publisher.app.cli_import import import_command  # noqa: E402 - registered beside the others
+
+cli.add_command(import_command)
 
 
 def main() -> None:

@@ -247,6 +247,7 @@ def serve(
 ) -> ExitStatus:
     """``publisher run``: publish each delivery at its time until SIGTERM/SIGINT."""
     from publisher.app.once import open_for_run
+    from publisher.app.source_jobs import SourcePoller
     from publisher.channels import build_channels
     from publisher.core.times import now_utc
 
@@ -267,11 +268,14 @@ def serve(
                         notify=alerts.kick)  # fmt: skip
         daemon = Daemon(config, ledger, runner, PostWatcher(config), clock=clock,
                         notifier=alerts)  # fmt: skip
+        sources = SourcePoller(config, ledger, clock, daemon.scheduler, alerts.kick)
         with _signals(daemon), runner.keeping_leases():
             daemon.start()
+            sources.start()
             _say_started(daemon)
             daemon.loop()
             logs.get().info("stopping: finishing the sends in flight")
+            sources.stop()
             finished = daemon.shutdown()
         if not finished:
             logs.get().warning(f"sends still in flight after {STOP_TIMEOUT:.0f} s; exiting "

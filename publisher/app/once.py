@@ -38,6 +38,7 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
 
     from publisher.app.notify import Notifier
     from publisher.app.runner import Runner
+    from publisher.app.source_jobs import poll_due
     from publisher.channels import build_channels
     from publisher.core.models import split_delivery_id
     from publisher.core.posts import read_posts
@@ -53,7 +54,9 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
         notifier = Notifier(config, ledger, clock, os.environ)
         notifier.setup()
         runner = Runner(config, ledger, build_channels(config), clock)
+        polled = poll_due(config, ledger, clock())
         report = runner.run_once(read_posts(config))
+        report.source_errors.extend(r.error for r in polled if r.error is not None)
         try:
             notifier.run()
         except Exception as exc:  # noqa: BLE001 - an alert problem never changes the run's result

@@ -20,7 +20,7 @@ from typing import Any
 from publisher.channels.base import Channel, Feed, read_token
 from publisher.core import logs
 from publisher.core.config import FEED_TYPES, Config
-from publisher.core.errors import ChannelError, ExitStatus, PostError, TokenMissing
+from publisher.core.errors import ChannelError, ExitStatus, PostError, PublisherError, TokenMissing
 from publisher.core.models import (
     Delivery,
     Draft,
@@ -67,10 +67,11 @@ class RunReport:
     post_errors: list[PostError] = field(default_factory=list)
     feeds_written: list[str] = field(default_factory=list)
     sync_counts: dict[str, int] = field(default_factory=dict)
+    source_errors: list[PublisherError] = field(default_factory=list)
 
     @property
     def exit_status(self) -> ExitStatus:
-        if self.token_errors or self.post_errors:
+        if self.token_errors or self.post_errors or self.source_errors:
             return ExitStatus.BAD_INPUT
         if any(o.state in (State.FAILED, State.UNCERTAIN) for o in self.outcomes):
             return ExitStatus.DELIVERY_FAILED

@@ -31,6 +31,7 @@ from publisher.core.config_values import (
     _url,
 )
 from publisher.core.errors import ConfigError
+from publisher.core.sources import SourceConfig, parse_sources
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FRONT_MATTER_KEYS = frozenset(
@@ -149,6 +150,7 @@ class Config:
     templates: Mapping[str, Mapping[str, str]]
     channels: Mapping[str, ChannelConfig]
     notify_urls_env: tuple[str, ...] = ()
+    sources: Mapping[str, SourceConfig] = field(default_factory=dict)
 
     @property
     def state_is_url(self) -> bool:
@@ -260,10 +262,11 @@ def _channel(name: str, table: Any, languages: tuple[str, ...]) -> ChannelConfig
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate a parsed TOML document; ``path`` anchors the relative paths."""
-    unknown = sorted(set(data) - {"publisher", "reminders", "channels", "notify"})
+    unknown = sorted(set(data) - {"publisher", "reminders", "channels", "notify", "sources"})
     if unknown:
         raise ConfigError(
-            f"{unknown[0]}: unknown section", "sections: publisher, reminders, channels, notify"
+            f"{unknown[0]}: unknown section",
+            "sections: publisher, reminders, channels, notify, sources",
         )
     pub = _section(data.get("publisher", {}), PUBLISHER_KEYS, "publisher")
     rem = _section(data.get("reminders", {}), REMINDER_KEYS, "reminders")
@@ -272,6 +275,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     if not isinstance(channels_table, dict):
         raise ConfigError("channels: expected tables [channels.<name>]", "[channels.rss]")
     channels = {n: _channel(n, t, pub["languages"]) for n, t in channels_table.items()}
+    sources = parse_sources(data.get("sources", {}), pub["languages"], channels)
     base = path.parent
     state = pub["state"]
     if "://" not in state:
@@ -302,6 +306,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         templates=_templates(rem["templates"]),
         channels=channels,
         notify_urls_env=notify["urls_env"],
+        sources=sources,
     )
 
 

@@ -30,7 +30,8 @@ class Outbox:
         else:
             from sqlalchemy.dialects.postgresql import insert
         statement = insert(notifications).values(**values).on_conflict_do_nothing()
-        return bool(conn.execute(statement).rowcount)
+        # RETURNING, not rowcount: psycopg reports -1 rows for ON CONFLICT DO NOTHING.
+        return conn.execute(statement.returning(notifications.c.key)).first() is not None
 
     def add(self, key: str, title: str, body: str, now: datetime) -> bool:
         """Queue one notification unless one with this key exists; True if it was new."""

@@ -141,12 +141,20 @@ def _migration_4(conn: Connection) -> None:
     )
 
 
+def _migration_5(conn: Connection) -> None:
+    """Feed sources: each source's last poll (ETag, failures) and every item it ever saw."""
+    from publisher.store.source_ledger import create_tables
+
+    create_tables(conn)
+
+
 #: Ordered; append only.  Each runs once, in its own transaction, recorded in ``migrations``.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 
 

@@ -100,7 +100,15 @@ def environment() -> Environment:
         reader_text=page_text.reader_text, initials=page_text.initials, domain=page_text.domain
     )
     env.filters["feed_html"] = feed_content
+    env.filters["pretty_json"] = pretty_json
     return env
+
+
+def pretty_json(value: Any) -> str:
+    """A payload as indented JSON text (escaped by the template like any other text)."""
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 def feed_content(html: str) -> Any:

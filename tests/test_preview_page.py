@@ -120,10 +120,10 @@ def test_golden_page_of_a_small_site(invoke, clock, site: Site) -> None:
         "See you in Maastricht.",
     )
     html = page(invoke, site)
-    if os.environ.get("PUBLISHER_UPDATE_GOLDEN") == "1":
+    if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(html, encoding="utf-8")
     assert html == GOLDEN.read_text(encoding="utf-8"), (
-        "the page changed; if on purpose, run again with PUBLISHER_UPDATE_GOLDEN=1 and review "
+        "the page changed; if on purpose, run again with UPDATE_GOLDEN=1 and review "
         "the diff of tests/golden/preview.html"
     )
 
@@ -277,3 +277,20 @@ def test_image_sizes_are_read_from_the_header_bytes(tmp_path: Path) -> None:
     assert page_images.sniff(jpeg) == ("jpeg", 640, 480)
     assert page_images.sniff(b"GIF89a\x10\x00\x08\x00") == ("gif", 16, 8)
     assert page_images.sniff(b"not an image") is None
+
+
+def test_open_writes_a_file_and_hands_it_to_the_browser(invoke, clock, site: Site) -> None:
+    clock.now = datetime(2027, 1, 1, tzinfo=UTC)
+    site.write_post("a.en.md", 'title = "A"\npublish_at = 2027-02-10T10:00:00')
+    opened = site.root / "opened.txt"
+    script = site.root / "browser.py"
+    script.write_text(f"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])\n")
+    env = {"BROWSER": f"{sys.executable} {script} %s"}
+    result = invoke(site, "preview", "--format", "html", "--open", env=env)
+    assert result.exit_code == 0, result.output
+    url = opened.read_text()
+    assert url.startswith("file:///") and url.endswith(".html")
+    page_file = Path(url.removeprefix("file://"))
+    assert 'data-delivery="a/en/rss/post"' in page_file.read_text(encoding="utf-8")
+    assert f"wrote {page_file}" in result.stderr
+    page_file.unlink()

@@ -101,7 +101,18 @@ def environment() -> Environment:
     )
     env.filters["feed_html"] = feed_content
     env.filters["pretty_json"] = pretty_json
+    env.filters["href"] = href
     return env
+
+
+def href(url: Any) -> str:
+    """A link target only when it is http(s) or mailto: a ledger row is not trusted to be."""
+    from urllib.parse import urlsplit
+
+    from publisher.render import SAFE_SCHEMES
+
+    text = str(url or "")
+    return text if urlsplit(text).scheme.lower() in SAFE_SCHEMES else "#"
 
 
 def pretty_json(value: Any) -> str:

@@ -294,3 +294,20 @@ def test_open_writes_a_file_and_hands_it_to_the_browser(invoke, clock, site: Sit
     assert 'data-delivery="a/en/rss/post"' in page_file.read_text(encoding="utf-8")
     assert f"wrote {page_file}" in result.stderr
     page_file.unlink()
+
+
+def test_sent_deliveries_show_their_state_and_url_from_the_ledger(
+    invoke, clock, site: Site
+) -> None:
+    site.write_post(
+        "a.en.md",
+        'title = "A"\npublish_at = 2027-02-10T10:00:00\nlink = "https://example.org/s3chem/a"',
+    )
+    site.write_post("b.en.md", 'title = "B"\npublish_at = 2027-03-10T10:00:00')
+    clock.now = datetime(2027, 2, 10, 9, 30, tzinfo=UTC)
+    assert invoke(site, "run", "--once").exit_code == 0
+    cards = cards_of(page(invoke, site, "--from", "2027-02-01"))
+    sent, pending = cards["a/en/rss/post"], cards["b/en/rss/post"]
+    assert 'data-state="sent"' in sent
+    assert 'Sent: <a href="https://example.org/s3chem/a"' in sent
+    assert 'data-state="pending"' in pending and "Sent:" not in pending

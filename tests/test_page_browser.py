@@ -64,7 +64,8 @@ def example_site(tmp_path: Path) -> Site:
     long = " ".join(f"Sentence {i} of a long announcement (Lyon_#{i})." for i in range(60))
     site.write_post(
         "long.en.md",
-        'title = "A long one"\npublish_at = 2027-03-01T10:00:00\ntags = ["S3Chem"]',
+        'title = "A long one: Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichenherstellungsverordnungsentwurf"\n'
+        'publish_at = 2027-03-01T10:00:00\ntags = ["S3Chem"]',
         long + "\n\nSee <https://example.org/a_(b)>.",
     )
     return site

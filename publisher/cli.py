@@ -235,6 +235,8 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
     from publisher.preview import as_text, entries
     from publisher.times import option_time
 
+    if open_page and fmt != "html":
+        raise UsageError("--open opens the page of --format html", "add --format html")
     config = load(opts)
     if channel_name and channel_name not in config.channels:
         raise UsageError(f"--channel {channel_name!r} is not configured",

@@ -311,3 +311,9 @@ def test_sent_deliveries_show_their_state_and_url_from_the_ledger(
     assert 'data-state="sent"' in sent
     assert 'Sent: <a href="https://example.org/s3chem/a"' in sent
     assert 'data-state="pending"' in pending and "Sent:" not in pending
+
+
+def test_open_needs_the_html_format(invoke, site: Site) -> None:
+    result = invoke(site, "preview", "--open")
+    assert result.exit_code == 2
+    assert "--open opens the page of --format html" in result.stderr

@@ -44,12 +44,12 @@ def _in_process(config_path: Path, repeat: int) -> tuple[float, float, float, in
     """The page's own cost: rendering the entries as JSON vs as the page (cold, then median)."""
     from datetime import UTC, datetime
 
+    from publisher.app.preview import entries
+    from publisher.app.preview_page import render_page
     from publisher.channels import build_channels
-    from publisher.config import load_config
-    from publisher.plan import plan
-    from publisher.posts import read_posts
-    from publisher.preview import entries
-    from publisher.preview_page import render_page
+    from publisher.core.config import load_config
+    from publisher.core.plan import plan
+    from publisher.core.posts import read_posts
 
     config = load_config(config_path)
     now = datetime(2029, 3, 1, tzinfo=UTC)

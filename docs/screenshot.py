@@ -24,7 +24,7 @@ def write_page(path: Path) -> None:
     """``publisher preview --format html`` of the samples, with the clock set to ``NOW``."""
     from click.testing import CliRunner
 
-    from publisher.cli import Options, cli
+    from publisher.app.cli import Options, cli
 
     opts = Options(None, False, "text", clock=lambda: datetime.fromisoformat(NOW))
     args = ["--config", str(ROOT / "config.example.toml"), "preview", "--format", "html",

@@ -22,7 +22,7 @@ import pytest
 from conftest import IN_CI, REPO, Site
 
 from publisher.channels.little import unescape
-from publisher.posts import read_posts
+from publisher.core.posts import read_posts
 
 CHROMIUM = os.environ.get("PUBLISHER_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from conftest import Site
 
-from publisher import page_images
-from publisher.config import ChannelConfig
-from publisher.models import Delivery, Draft
-from publisher.page_text import fold_point, reader_text
-from publisher.preview import Entry
-from publisher.preview_page import render_page
+from publisher.app import page_images
+from publisher.app.page_text import fold_point, reader_text
+from publisher.app.preview import Entry
+from publisher.app.preview_page import render_page
+from publisher.core.config import ChannelConfig
+from publisher.core.models import Delivery, Draft
 
 GOLDEN = Path(__file__).parent / "golden" / "preview.html"
 
@@ -218,7 +218,7 @@ def _entry(delivery: Delivery, draft: Draft, state: str = "pending", url: str | 
 def test_a_plugin_type_previews_in_the_generic_card_and_sent_shows_its_url(
     clock, sample_site: Site
 ) -> None:
-    from publisher.posts import read_posts
+    from publisher.core.posts import read_posts
 
     config = sample_site.config()
     pigeon = ChannelConfig(name="pigeon", type="carrier-pigeon", languages=("en",), reminders=False)

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from publisher.errors import UsageError
+from publisher.core.errors import UsageError
 
 if TYPE_CHECKING:
+    from publisher.app.preview import Entry
     from publisher.channels.base import Channel
-    from publisher.config import Config
-    from publisher.preview import Entry
+    from publisher.core.config import Config
 
 
 def write_page(
@@ -32,7 +32,7 @@ def write_page(
     Without ``-o``, ``--open`` writes a file in the temporary folder: a browser cannot open
     standard output.
     """
-    from publisher.preview_page import render_page
+    from publisher.app.preview_page import render_page
 
     html = render_page(items, channels, config, now, window=window)
     if output is None and open_page:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from publisher.app.preview import Entry
     from publisher.channels.base import Channel
-    from publisher.config import ChannelConfig, Config
-    from publisher.preview import Entry
+    from publisher.core.config import ChannelConfig, Config
 
 _SAFE_TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _IMG = re.compile(r'<img\b[^>]*?(?:\balt="([^"]*)")?[^>]*>')
@@ -87,7 +87,7 @@ def environment() -> Environment:
     """The Jinja2 environment: templates shipped in the package, autoescape always on."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from publisher import page_text
+    from publisher.app import page_text
 
     env = Environment(
         loader=PackageLoader("publisher", "templates"),
@@ -109,7 +109,7 @@ def href(url: Any) -> str:
     """A link target only when it is http(s) or mailto: a ledger row is not trusted to be."""
     from urllib.parse import urlsplit
 
-    from publisher.render import SAFE_SCHEMES
+    from publisher.core.render import SAFE_SCHEMES
 
     text = str(url or "")
     return text if urlsplit(text).scheme.lower() in SAFE_SCHEMES else "#"
@@ -130,7 +130,7 @@ def feed_content(html: str) -> Any:
     import nh3
     from markupsafe import Markup
 
-    from publisher.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, SAFE_SCHEMES
+    from publisher.core.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, SAFE_SCHEMES
 
     html = _IMG.sub(lambda m: f"[image: {m.group(1) or ''}]", str(html))
     cleaned = nh3.clean(
@@ -150,7 +150,7 @@ def cards(
     config: Config,
 ) -> list[Card]:
     """A card per entry, with its translations and (for a reminder) its announcement linked."""
-    from publisher.times import zone
+    from publisher.core.times import zone
 
     tz = zone(config.timezone)
     out: list[Card] = []
@@ -209,8 +209,8 @@ def render_page(
     window: tuple[datetime | None, datetime | None] = (None, None),
 ) -> str:
     """The whole page as one HTML5 string; pure apart from reading the images it embeds."""
-    from publisher.page_images import ImageTable
-    from publisher.times import zone
+    from publisher.app.page_images import ImageTable
+    from publisher.core.times import zone
 
     env = environment()
     tz = zone(config.timezone)

@@ -223,17 +223,20 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
 @click.option("--until", metavar="T", help="Window end, exclusive (default: none).")
 @click.option("--channel", "channel_name", metavar="NAME", help="Only this channel.")
 @click.option("--post", "post_id", metavar="ID", help="Only this post id.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text")
 @click.option("-o", "output", type=click.Path(path_type=Path), help="Write to FILE.")
+@click.option("--open", "open_page", is_flag=True, help="html: open the page in the browser.")
 @click.pass_obj
 def preview(opts: Options, start: str | None, until: str | None, channel_name: str | None,
-            post_id: str | None, fmt: str, output: Path | None) -> None:  # fmt: skip
+            post_id: str | None, fmt: str, output: Path | None, open_page: bool) -> None:  # fmt: skip
     """Dry run: what each channel will get, when. No network, no ledger changes."""
     from publisher.app.preview import as_text, entries
     from publisher.channels import build_channels
     from publisher.core.plan import plan
     from publisher.core.times import option_time
 
+    if open_page and fmt != "html":
+        raise UsageError("--open opens the page of --format html", "add --format html")
     config = load(opts)
     if channel_name and channel_name not in config.channels:
         raise UsageError(f"--channel {channel_name!r} is not configured",
@@ -260,9 +263,15 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
 
         ledger = Ledger.open_read_only(config.state_url)
         recorded = {r.id: r for r in ledger.rows(ids=[d.id for d in chosen])} if ledger else {}
-    items = entries(chosen, build_channels(config), config, now, recorded,
+    channels = build_channels(config)
+    items = entries(chosen, channels, config, now, recorded,
                     start=window_start, until=window_end, plan_warnings=result.warnings,
                     keep_overdue=start is None)  # fmt: skip
+    if fmt == "html":
+        from publisher.app.cli_page import write_page
+
+        write_page(items, channels, config, now, (window_start, window_end), output, open_page)
+        finish(ExitStatus.BAD_INPUT if read.errors else ExitStatus.OK)
     if fmt == "json":
         text = json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2)
     else:

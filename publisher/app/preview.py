@@ -28,6 +28,8 @@ class Entry:
     warnings: tuple[str, ...]
     due_local: datetime
     remote_url: str | None = None
+    #: The draft's text (what a reconcile matches on); the preview page's generic card shows it.
+    text: str = ""
 
     def as_json(self) -> dict[str, Any]:
         d = self.delivery
@@ -85,17 +87,18 @@ def entries(
             continue
         if row is not None and row.state is State.SENT and row.payload is not None:
             payload, warnings = row.payload, ()
+            text = str((row.attempt or {}).get("text") or "")
             if row.changed:
                 warnings = ("the post changed after it was sent; the change is not re-posted",)
         else:
             draft = channels[delivery.channel].render(delivery)
-            payload = draft.payload
+            payload, text = draft.payload, draft.text
             warnings = draft.warnings + tuple(f"will not be sent: {e}" for e in draft.errors)
         if delivery.kind == "post":
             warnings = tuple(by_source.get(delivery.post.source, ())) + tuple(warnings)
         local = delivery.due_at.astimezone(zone(delivery.post.timezone))
         out.append(Entry(delivery, state, payload, tuple(warnings), local,
-                         row.remote_url if row else None))  # fmt: skip
+                         row.remote_url if row else None, text))  # fmt: skip
     return out
 
 

@@ -78,6 +78,7 @@ COMMON_CHANNEL_KEYS: dict[str, Key] = {
     "languages": Key(_languages, None),
     "max_per_hour": Key(_int, 0),
     "reminders": Key(_bool, None),
+    "display_name": Key(_str, None),
 }
 _SOCIAL_KEYS = {"token_env": Key(_env_name, REQUIRED), "token_expires_at": Key(_date, None)}
 CHANNEL_TYPE_KEYS: dict[str, dict[str, Key]] = {

@@ -126,10 +126,15 @@ def report_post_errors(errors: list[PostError]) -> None:
 
 
 def token_warnings(config: Config) -> None:
-    import os
+    from publisher.channels.base import read_token
+    from publisher.errors import TokenMissing, TokenUnusable
 
     for cfg in config.channels.values():
-        if cfg.token_env and not os.environ.get(cfg.token_env):
+        try:
+            _ = cfg.token_env and read_token(cfg)
+        except TokenUnusable as exc:
+            warn(f"{exc.message} (needed to publish there)")
+        except TokenMissing:
             warn(f"channel {cfg.name!r}: {cfg.token_env} is not set (needed to publish there)")
 
 

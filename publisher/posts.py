@@ -27,6 +27,7 @@ from publisher.fields import (
     wall_time,
 )
 from publisher.models import Post
+from publisher.printable import printable
 from publisher.times import zone
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f\s/](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s/])?$")
@@ -93,6 +94,10 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
     front, body = split_front_matter(text, source)
     try:
         data = tomllib.loads(front)
+    except RecursionError:
+        raise PostError(source, "the settings are nested too deeply to read",
+                        "front matter needs at most a few levels of [tables] and [lists]",
+                        2) from None  # fmt: skip
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE.search(message)
@@ -241,6 +246,19 @@ def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) ->
     return ReadResult(posts, errors, frozenset(bad))
 
 
+def read_post_safely(path: Path, config: Config) -> Post | PostError:
+    """One file's Post or its error; whatever the file holds, never another exception."""
+    try:
+        return read_post(path, config)
+    except PostError as exc:
+        return exc
+    except (RecursionError, OverflowError, ValueError, TypeError, KeyError, OSError) as exc:
+        # The last line of defence: a value no check foresaw still stops only this file.
+        return PostError(_display(path, config),
+                         f"this file cannot be used ({type(exc).__name__}: {printable(str(exc))})",
+                         "check its dates and values; run `publisher check` after fixing it")  # fmt: skip
+
+
 def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResult:
     """Read every post file (or the given ones), one error per bad file."""
     results: list[tuple[Path, Post | PostError]] = []
@@ -250,10 +268,7 @@ def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResul
             "create it, fix posts_dir, or mount it; nothing is planned (or cancelled) without it",
         )
     for path in post_files(config.posts_dir) if paths is None else paths:
-        try:
-            results.append((path, read_post(path, config)))
-        except PostError as exc:
-            results.append((path, exc))
+        results.append((path, read_post_safely(path, config)))
     return collect(results, config)
 
 
@@ -265,6 +280,6 @@ def _absolute(path: Path) -> Path:
 def _display(path: Path, config: Config) -> str:
     """The path as a user would name it: relative to the config's folder where possible."""
     try:
-        return str(_absolute(path).relative_to(config.path.parent))
+        return printable(str(_absolute(path).relative_to(config.path.parent)))
     except ValueError:
-        return str(path)
+        return printable(str(path))

@@ -1,0 +1,165 @@
+"""DESIGN §7 cases: one bad input never stops the others; nothing leaked, nothing sent twice."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from conftest import RSS_CHANNELS, Site, site_config
+
+from publisher.channels.base import Http
+from publisher.errors import ChannelError
+from publisher.ledger import Ledger
+
+try:
+    from fakes.graph import FakeGraph
+except ImportError:  # tests/ run as a package
+    from tests.fakes.graph import FakeGraph
+
+ENV = "HARDEN_FB_TOKEN"
+
+
+def facebook(graph: FakeGraph, name: str = "facebook") -> str:
+    return f"""
+[channels.{name}]
+type = "facebook"
+page_id = "{graph.page_id}"
+token_env = "{ENV}"
+api_url = "{graph.url}"
+languages = ["en"]
+"""
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    with FakeGraph() as fake:
+        yield fake
+
+
+def due_post(site: Site, name: str = "news.md", title: str = "News") -> None:
+    site.write_post(name, f'title = "{title}"\npublish_at = 2027-06-01T13:55:00')  # clock: 12:00Z
+
+
+def states(site: Site) -> dict[str, str]:
+    ledger = Ledger.open(site.config().state_url)
+    return {r.id: r.state.value for r in ledger.rows()}
+
+
+# -- 3. one bad post file ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00",
+        "9999-12-31T23:59:59",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:00:00-12:00",
+    ],  # fmt: skip
+)
+def test_a_time_that_cannot_be_placed_in_utc_is_an_error_of_that_file(invoke, site, value):
+    site.write_post("bad.md", f'title = "Year one"\npublish_at = {value}')
+    due_post(site)
+    for command in (["check"], ["preview"], ["run", "--once"]):
+        result = invoke(site, *command)
+        assert result.exit_code == 2, (command, result.stderr)
+        assert "posts/bad.md:3: publish_at:" in result.stderr
+        assert "cannot be placed in time" in result.stderr
+        assert "unexpected" not in result.stderr
+    assert states(site) == {"news/en/rss/post": "sent"}
+
+
+def test_deep_nesting_and_huge_reminder_offsets_stop_only_their_file(invoke, site):
+    site.write_post(
+        "deep.md",
+        f'title = "Deep"\npublish_at = 2027-06-01T10:00:00\ntags = {"[" * 5000}{"]" * 5000}',
+    )
+    site.write_post("far.md", 'title = "Far"\npublish_at = 2027-06-01T10:00:00\n'
+                    '[event]\nstart = 2027-07-01T10:00:00\nreminders = ["99999999999999w"]')  # fmt: skip
+    due_post(site)
+    result = invoke(site, "run", "--once")
+    assert result.exit_code == 2
+    assert "posts/deep.md:2: the settings are nested too deeply" in result.stderr
+    assert "posts/far.md:6: event.reminders:" in result.stderr
+    assert states(site) == {"news/en/rss/post": "sent"}
+
+
+def test_a_file_name_with_a_newline_cannot_fake_a_line_in_errors(invoke, site):
+    site.write_post("evil\npublisher: error: all good.md", 'title = "x"')
+    result = invoke(site, "check")
+    assert result.exit_code == 2
+    assert "posts/evil\\npublisher: error: all good.md" in result.stderr
+    assert not any(
+        line.startswith("publisher: error: all good") for line in result.stderr.splitlines()
+    )
+
+
+# -- 4. a token that cannot go in an HTTP header -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "words"),
+    [("EAAG\u200bfake", "U+200B"), ("EAAG\nfake", "line break"), ("EAAG\x1bfake", "U+001B")],
+)
+def test_a_token_with_a_bad_character_is_like_an_unset_one(invoke, site, graph, token, words):
+    site.write_config(site_config(RSS_CHANNELS + facebook(graph)))
+    due_post(site)
+    result = invoke(site, "run", "--once", env={ENV: token})
+    assert result.exit_code == 2
+    assert f"the environment variable {ENV} holds" in result.stderr and words in result.stderr
+    assert "its deliveries stay pending" in result.stderr
+    assert token not in result.stderr and "fake" not in result.stderr
+    assert graph.requests == []
+    assert states(site) == {"news/en/rss/post": "sent", "news/en/facebook/post": "pending"}
+
+    again = invoke(site, "run", "--once", env={ENV: graph.token})  # fixed: it goes out once
+    assert again.exit_code == 0, again.stderr
+    assert len(graph.posts) == 1
+    assert states(site)["news/en/facebook/post"] == "sent"
+
+
+def test_check_warns_of_a_token_with_a_bad_character(invoke, site, graph):
+    site.write_config(site_config(RSS_CHANNELS + facebook(graph)))
+    result = invoke(site, "check", env={ENV: "abc\u200b"})
+    assert f"{ENV} holds the character U+200B" in result.stderr
+
+
+# -- nothing left the machine: decided by urllib3's exception types ------------------------------
+
+
+def test_a_refused_connection_is_never_sent_and_a_dropped_one_is_uncertain():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    http = Http(timeout=(1.0, 1.0))
+    with pytest.raises(ChannelError) as refused:
+        http.request("POST", f"http://127.0.0.1:{port}/feed")
+    assert refused.value.retry and not refused.value.uncertain
+
+    with socket.socket() as server:  # reads the request, then hangs up without an answer
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def hang_up() -> None:
+            conn, _ = server.accept()
+            conn.recv(65536)
+            conn.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        with pytest.raises(ChannelError) as dropped:
+            http.request("POST", f"http://127.0.0.1:{server.getsockname()[1]}/feed", data="x")
+    assert dropped.value.uncertain and not dropped.value.retry
+
+
+def test_never_sent_reads_exception_types_not_their_text():
+    import requests
+    from urllib3.exceptions import MaxRetryError, NameResolutionError, ProtocolError
+
+    from publisher.channels.base import _never_sent
+
+    dns = NameResolutionError("graph.facebook.com", None, socket.gaierror(-2, "x"))  # type: ignore[arg-type]
+    assert _never_sent(requests.ConnectionError(MaxRetryError(None, "/", dns)))  # type: ignore[arg-type]
+    fooled = ProtocolError("Connection aborted: NewConnectionError Connection refused")
+    assert not _never_sent(requests.ConnectionError(fooled))

@@ -6,9 +6,10 @@ first line.  Reading a folder collects errors per file so one bad file never sto
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,9 +209,48 @@ def read_post(path: Path, config: Config) -> Post:
 
 def post_files(posts_dir: Path) -> list[Path]:
     """Every ``*.md`` below ``posts_dir``, in a stable order."""
+    return walk_posts(posts_dir)[0]
+
+
+def walk_posts(posts_dir: Path) -> tuple[list[Path], list[tuple[Path, OSError]]]:
+    """Every ``*.md`` below ``posts_dir`` (stable order), and each folder that cannot be read.
+
+    An unreadable folder is reported, never taken as empty: its posts must not be cancelled.
+    """
+    files: list[Path] = []
+    unreadable: list[tuple[Path, OSError]] = []
     if not posts_dir.is_dir():
-        return []
-    return sorted(p for p in posts_dir.rglob("*.md") if not p.is_symlink() or p.exists())
+        return files, unreadable
+    stack = [str(posts_dir)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except FileNotFoundError:  # deleted while we looked
+            continue
+        except OSError as exc:
+            unreadable.append((Path(folder), exc))
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        stack.append(entry.path)
+                elif entry.name.endswith(".md") and (entry.is_file() or not entry.is_symlink()):
+                    files.append(Path(entry.path))
+            except OSError:
+                continue
+    return sorted(files), sorted(unreadable, key=lambda pair: pair[0])
+
+
+def folder_error(folder: Path, exc: OSError, config: Config) -> PostError:
+    """A posts folder that cannot be read: its posts keep their deliveries until it can."""
+    source = _display(folder, config).rstrip("/") + "/"
+    return PostError(source, f"cannot read this folder ({exc.strerror or exc}); its posts are "
+                     "neither planned nor cancelled until it can be read",
+                     "check the folder's permissions (the user running publisher must be able "
+                     "to list and read it)")  # fmt: skip
 
 
 def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) -> ReadResult:
@@ -248,8 +288,15 @@ def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) ->
 
 def read_post_safely(path: Path, config: Config) -> Post | PostError:
     """One file's Post or its error; whatever the file holds, never another exception."""
+    return parse_safely(read_post, path, config)
+
+
+def parse_safely(
+    parse: Callable[[Path, Config], Post], path: Path, config: Config
+) -> Post | PostError:
+    """Run a post-file parser; any failure becomes an error naming that file alone."""
     try:
-        return read_post(path, config)
+        return parse(path, config)
     except PostError as exc:
         return exc
     except (RecursionError, OverflowError, ValueError, TypeError, KeyError, OSError) as exc:
@@ -267,7 +314,10 @@ def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResul
             f"publisher.posts_dir: the folder {config.posts_dir} does not exist",
             "create it, fix posts_dir, or mount it; nothing is planned (or cancelled) without it",
         )
-    for path in post_files(config.posts_dir) if paths is None else paths:
+    if paths is None:
+        paths, unreadable = walk_posts(config.posts_dir)
+        results.extend((folder, folder_error(folder, exc, config)) for folder, exc in unreadable)
+    for path in paths:
         results.append((path, read_post_safely(path, config)))
     return collect(results, config)
 

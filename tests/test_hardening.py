@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from conftest import RSS_CHANNELS, Site, site_config
@@ -163,3 +164,58 @@ def test_never_sent_reads_exception_types_not_their_text():
     assert _never_sent(requests.ConnectionError(MaxRetryError(None, "/", dns)))  # type: ignore[arg-type]
     fooled = ProtocolError("Connection aborted: NewConnectionError Connection refused")
     assert not _never_sent(requests.ConnectionError(fooled))
+
+
+# -- 5. an unreadable posts folder ---------------------------------------------------------------
+
+
+@pytest.fixture
+def unreadable(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Folders that cannot be listed (as root, chmod cannot make one, so the fault is injected)."""
+    import os
+
+    blocked: set[str] = set()
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if str(path) in blocked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    return blocked
+
+
+def test_an_unreadable_folder_is_an_error_and_cancels_nothing(invoke, site, unreadable):
+    site.write_post("sub/later.md", 'title = "Later"\npublish_at = 2027-07-01T10:00:00')
+    assert invoke(site, "run", "--once").exit_code == 0
+    unreadable.add(str(site.posts / "sub"))
+
+    for command in (["check"], ["run", "--once"]):
+        result = invoke(site, *command)
+        assert result.exit_code == 2, result.stderr
+        assert "posts/sub/: cannot read this folder (Permission denied)" in result.stderr
+    assert states(site) == {"sub/later/en/rss/post": "pending"}
+
+
+def test_the_daemon_watcher_keeps_the_posts_of_an_unreadable_folder(site, clock, unreadable):
+    from publisher.channels import build_channels
+    from publisher.runner import Runner
+    from publisher.watch import PostWatcher
+
+    site.write_post("sub/later.md", 'title = "Later"\npublish_at = 2027-07-01T10:00:00')
+    config = site.config()
+    ledger = Ledger.open(config.state_url)
+    runner = Runner(config, ledger, build_channels(config), clock)
+    watcher = PostWatcher(config)
+    watcher.scan()
+    runner.sync(watcher.result())
+    unreadable.add(str(site.posts / "sub"))
+    changes = watcher.scan()
+    assert [e.path for e in changes.errors] == ["posts/sub/"]
+    runner.sync(watcher.result())
+    assert states(site) == {"sub/later/en/rss/post": "pending"}
+    unreadable.clear()
+    assert watcher.scan().errors == ()
+    runner.sync(watcher.result())
+    assert states(site) == {"sub/later/en/rss/post": "pending"}

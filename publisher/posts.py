@@ -234,10 +234,10 @@ def walk_posts(posts_dir: Path) -> tuple[list[Path], list[tuple[Path, OSError]]]
             continue
         for entry in entries:
             try:
-                if entry.is_dir():
-                    if not entry.is_symlink():
-                        stack.append(entry.path)
-                elif entry.name.endswith(".md") and (entry.is_file() or not entry.is_symlink()):
+                if entry.is_dir() and not entry.is_symlink():
+                    stack.append(entry.path)
+                broken_link = entry.is_symlink() and not (entry.is_file() or entry.is_dir())
+                if entry.name.endswith(".md") and not broken_link:
                     files.append(Path(entry.path))
             except OSError:
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from publisher import logs
@@ -19,10 +20,12 @@ if TYPE_CHECKING:
 def open_for_run(config: Config) -> tuple[LedgerLock | None, Ledger]:
     """Take the SQLite lock (if SQLite), open the ledger, settle what a crash left ``sending``."""
     from publisher.ledger import Ledger
+    from publisher.ledger_safety import prepare_sqlite
     from publisher.lock import LedgerLock
 
     lock = None
     if not config.state_is_url:
+        prepare_sqlite(Path(config.state))
         lock = LedgerLock(config.state)
         lock.acquire()
     import os
@@ -37,6 +40,7 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
     import os
 
     from publisher.channels import build_channels
+    from publisher.ledger_safety import guard_for
     from publisher.models import split_delivery_id
     from publisher.notify import Notifier
     from publisher.posts import read_posts
@@ -53,6 +57,9 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
         notifier = Notifier(config, ledger, clock, os.environ)
         notifier.setup()
         runner = Runner(config, ledger, build_channels(config), clock)
+        identity = guard_for(config)
+        if identity is not None:
+            runner.guard = identity.check
         report = runner.run_once(read_posts(config))
         try:
             notifier.run()

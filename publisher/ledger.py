@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from publisher.errors import LedgerError
+from publisher.ledger_safety import prepare_sqlite
 from publisher.models import EDITABLE, LedgerRow, Receipt, State
 from publisher.schema import (
     MIGRATIONS,
@@ -50,13 +51,15 @@ class Ledger:
     def open(cls, url: str, worker: str = "") -> Ledger:
         """Open (creating an SQLite file and its folder if needed) and migrate."""
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite(Path(url.removeprefix("sqlite:///")))  # never an emptied ledger
         try:
             ledger = cls(make_engine(url), worker)
             ledger.migrate()
         except sa.exc.OperationalError as exc:
             raise LedgerError(
-                f"cannot open the ledger: {safe_db_error(exc)}",
+                f"cannot open the ledger {url.removeprefix('sqlite:///')}: {safe_db_error(exc)}"
+                if url.startswith("sqlite")
+                else f"cannot open the ledger: {safe_db_error(exc)}",
                 "check [publisher].state and that the database is reachable",
             ) from None
         return ledger
@@ -68,6 +71,7 @@ class Ledger:
             path = Path(url.removeprefix("sqlite:///"))
             if not path.exists():
                 return None
+            prepare_sqlite(path)
             return cls(make_engine(url, read_only=True))
         try:
             ledger = cls(make_engine(url))

@@ -22,12 +22,16 @@ from publisher.channels.base import Channel, Feed, read_token
 from publisher.config import Config
 from publisher.errors import ChannelError, ExitStatus, PostError, TokenMissing
 from publisher.ledger import Ledger
+from publisher.ledger_safety import DISTRUSTED, distrust_overdue, is_empty, look_first
 from publisher.models import Delivery, Draft, LedgerRow, Post, Receipt, State, split_delivery_id
 from publisher.plan import Plan, expiry_reason, plan_post
 from publisher.posts import ReadResult
 from publisher.sync import planned_row
+from publisher.times import utc
 
 MAX_BACKOFF = timedelta(hours=6)
+#: An uncertain send is re-sent only when a read this long after the attempt finds nothing.
+SLOW_LISTING = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ class Runner:
         self._lock = threading.Lock()
         #: Set to stop taking new deliveries (SIGTERM); the sends in flight finish.
         self.stopping = threading.Event()
+        #: Raises ``LedgerError`` when the ledger file was deleted or replaced (DESIGN §7).
+        self.guard: Callable[[], None] = lambda: None
+        self._fresh_checked = False
 
     def now(self) -> datetime:
         return self.ledger.db_now(self.clock())
@@ -111,7 +118,11 @@ class Runner:
         now = self.now()
         rows = self._replan(read.posts)
         keep = read.bad_paths
+        fresh = not self._fresh_checked and is_empty(self.ledger)
         counts = self.ledger.sync(rows, now, keep)
+        if fresh:  # a new (or lost and restarted) ledger: look for what is overdue first
+            distrust_overdue(self.ledger, self.plan.deliveries, now, self.config)
+        self._fresh_checked = True
         with self._lock:
             self._parked.clear()
         if report is not None:
@@ -165,11 +176,15 @@ class Runner:
                 return
             channel = self.channels.get(row.channel)
             delivery = self._deliveries.get(row.id)
-            if channel is None or delivery is None:
+            # The draft recorded before the attempt is enough, even when the file is gone.
+            if channel is None or (delivery is None and not row.attempt):
                 continue
             if not self._token_ok(channel, report):
                 continue
-            draft = attempted(row) or channel.render(delivery)
+            draft = attempted(row)
+            if draft is None:
+                assert delivery is not None
+                draft = channel.render(delivery)
             since = row.first_attempt_at or row.due_at
             try:
                 found = channel.find(draft, since)
@@ -186,6 +201,10 @@ class Runner:
         if found is not None:
             if self.ledger.mark_sent(row.id, found, now, draft.payload, detail=how, allowed=was):
                 self._record(report, Outcome(row.id, row.channel, State.SENT, found.remote_url))
+        elif row.attempts and row.updated_at and now - utc(row.updated_at) < SLOW_LISTING:
+            # A listing may lag behind the post: re-send only after a read this much later.
+            logs.get().info(f"{row.id}: not found yet; looking again after "
+                            f"{utc(row.updated_at) + SLOW_LISTING:%H:%M:%S} UTC")  # fmt: skip
         elif row.attempts >= self.config.max_attempts:
             message = f"not found after an uncertain send, and {row.attempts} attempts made"
             if self.ledger.mark_failed(row.id, message, now, allowed=was):
@@ -242,6 +261,7 @@ class Runner:
             if cap and self.ledger.sent_count_since(name, now - timedelta(hours=1)) >= cap:
                 logs.get().info(f"channel {name}: {cap} posts in the last hour; the rest waits")
                 return None
+            self.guard()
             with self._lock:
                 exclude = skipped | self._parked
             claimed = self.ledger.claim(now, self.config.lease, limit=1, channel=name,
@@ -279,6 +299,15 @@ class Runner:
             if self.ledger.mark_failed(row.id, message, now):
                 self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
             return True
+        if look_first(row.was_uncertain, row.attempt):  # a new ledger's overdue delivery
+            try:
+                found = channel.find(draft, row.due_at)
+            except ChannelError as exc:
+                self.ledger.release(row.id, f"{DISTRUSTED} (cannot look yet: {exc})", now)
+                return False
+            if found is not None:
+                self._settle_lookup(row, draft, found, report, "found: sent before the new ledger")
+                return True
         logs.state_change(row.id, row.channel, State.SENDING.value, f"attempt {row.attempts}")
         self.ledger.record_attempt(row.id, draft.payload, draft.text)
         self._hold(row.id)

@@ -53,6 +53,8 @@ RENEW_HINT = (
 THROTTLED = frozenset({4, 17, 32, 613, 80001})
 #: x-app-usage gives percentages of a rolling hour and no reset time: wait this long at 100%.
 APP_USAGE_BACKOFF = 15 * 60.0
+#: Error 368 without "already posted": Meta says wait and retry; no sooner than an hour.
+BLOCKED_WAIT = 3600.0
 UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
 
 
@@ -260,13 +262,20 @@ def classify(
             hint=f'set api_version in [channels.{cfg.name}] to a current version, e.g. "v26.0"',
             code=label,
         )
-    # 368 also comes as "You've already posted this" (a duplicate): still failed, but after
-    # an uncertain attempt the runner then looks for the post, as it does for 506.
-    already = code == 368 and "already posted" in str(error.get("message", "")).lower()
-    return ChannelError(
-        detail, hint="see Facebook's message; fix the post or the Page", code=label,
-        duplicate=already,
-    )  # fmt: skip
+    if code == 368 and "already posted" in str(error.get("message", "")).lower():
+        # A duplicate: failed, but after an uncertain attempt the runner looks for the post.
+        return ChannelError(
+            f"Facebook says this was already posted ({detail})",
+            hint="change the text; if an earlier attempt was uncertain, the post is probably there",
+            duplicate=True, code=label,
+        )  # fmt: skip
+    if code == 368:  # "temporarily blocked ... wait and retry": not before an hour has passed
+        return ChannelError(
+            f"Facebook has temporarily blocked posting on this Page ({detail})",
+            hint="it is tried again in an hour at the earliest", retry=True,
+            retry_after=max(BLOCKED_WAIT, retry_after(headers) or 0.0), code=label,
+        )  # fmt: skip
+    return ChannelError(detail, hint="see Facebook's message; fix the post or the Page", code=label)
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

@@ -305,6 +305,8 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
         report_post_errors(report.post_errors)
         for missing in report.token_errors.values():
             error(f"{missing.message}; its deliveries stay pending", missing.hint)
+        for message in report.feed_errors:
+            error(message, "its items stay unsent and are tried again on the next run")
         finish(report.exit_status)
     from publisher.daemon import serve
 

@@ -63,12 +63,15 @@ class RunReport:
     post_errors: list[PostError] = field(default_factory=list)
     feeds_written: list[str] = field(default_factory=list)
     sync_counts: dict[str, int] = field(default_factory=dict)
+    feed_errors: list[str] = field(default_factory=list)
 
     @property
     def exit_status(self) -> ExitStatus:
         if self.token_errors or self.post_errors:
             return ExitStatus.BAD_INPUT
-        if any(o.state in (State.FAILED, State.UNCERTAIN) for o in self.outcomes):
+        if self.feed_errors or any(
+            o.state in (State.FAILED, State.UNCERTAIN) for o in self.outcomes
+        ):
             return ExitStatus.DELIVERY_FAILED
         return ExitStatus.OK
 
@@ -362,14 +365,12 @@ class Runner:
     # -- feeds ---------------------------------------------------------------------
     def rebuild_feeds(self, report: RunReport, names: Iterable[str] | None = None) -> None:
         """Rewrite the feed files (all, or the named channels') from the ledger if stale."""
+        from publisher.feeds import rebuild
+
         wanted = None if names is None else set(names)
         for name, channel in self.channels.items():
             if isinstance(channel, Feed) and (wanted is None or name in wanted):
-                limit = int(channel.config.options.get("max_items", 50))
-                items = [payload for _, payload in self.ledger.sent_payloads(name, limit)]
-                if channel.rebuild(items):
-                    report.feeds_written.append(name)
-                    logs.get().info(f"feed {name} written: {len(items)} items")
+                rebuild(name, channel, self.ledger, report.feeds_written, report.feed_errors)
 
     # -- helpers -------------------------------------------------------------------
     def _token_ok(self, channel: Channel, report: RunReport) -> bool:

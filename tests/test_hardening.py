@@ -34,8 +34,8 @@ languages = ["en"]
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as fake:
+def graph(clock) -> Iterator[FakeGraph]:
+    with FakeGraph(clock=clock) as fake:  # posts are created at the test's time
         yield fake
 
 
@@ -219,3 +219,64 @@ def test_the_daemon_watcher_keeps_the_posts_of_an_unreadable_folder(site, clock,
     assert watcher.scan().errors == ()
     runner.sync(watcher.result())
     assert states(site) == {"sub/later/en/rss/post": "pending"}
+
+
+# -- 1. the ledger is never silently replaced ----------------------------------------------------
+
+
+def test_an_emptied_ledger_is_refused_by_every_command(invoke, site):
+    due_post(site)
+    assert invoke(site, "run", "--once").exit_code == 0
+    ledger = site.root / "state/publisher.db"
+    ledger.write_bytes(b"")  # `: > state/publisher.db`
+    for command in (["run", "--once"], ["status"], ["preview"], ["retry", "--failed"]):
+        result = invoke(site, *command)
+        assert result.exit_code == 2, (command, result.stderr)
+        assert f"the ledger {ledger} is an empty file (0 bytes)" in result.stderr
+        assert "restore" in result.stderr
+    assert ledger.read_bytes() == b""
+
+
+def test_a_ledger_folder_that_cannot_be_written_is_a_clear_error(invoke, site):
+    (site.root / "state").write_text("a file where the ledger's folder should be")
+    due_post(site)
+    result = invoke(site, "run", "--once")
+    assert result.exit_code == 2
+    assert "state" in result.stderr and "unexpected" not in result.stderr
+    assert "writable" in result.stderr
+
+
+def test_a_new_ledger_looks_for_overdue_posts_before_sending(invoke, site, graph):
+    site.write_config(site_config(RSS_CHANNELS + facebook(graph)))
+    due_post(site)
+    env = {ENV: graph.token}
+    assert invoke(site, "run", "--once", env=env).exit_code == 0
+    feed = (site.root / "public/feed.xml").read_text(encoding="utf-8")
+    assert [r.method for r in graph.requests] == ["GET", "POST"]
+
+    for ledger in (site.root / "state").iterdir():  # the ledger is lost
+        ledger.unlink()
+    graph.requests.clear()
+    result = invoke(site, "run", "--once", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert [r.method for r in graph.requests] == ["GET"]  # found on the Page: not sent again
+    assert len(graph.posts) == 1
+    rows = {r.id: r for r in Ledger.open(site.config().state_url).rows()}
+    assert rows["news/en/facebook/post"].state.value == "sent"
+    assert rows["news/en/facebook/post"].remote_id == graph.posts[0]["id"]
+    assert rows["news/en/rss/post"].state.value == "sent"  # found in the feed file
+    assert (site.root / "public/feed.xml").read_text(encoding="utf-8") == feed
+
+
+def test_a_new_ledger_sends_what_it_does_not_find_and_waits_when_it_cannot_look(
+    invoke, site, graph
+):
+    site.write_config(site_config(facebook(graph)))
+    due_post(site)
+    graph.fail_next(2, status=500, method="GET")  # the look-up fails: nothing is sent
+    first = invoke(site, "run", "--once", env={ENV: graph.token})
+    assert graph.posts == [] and states(site) == {"news/en/facebook/post": "pending"}
+    assert first.exit_code == 0
+    second = invoke(site, "run", "--once", env={ENV: graph.token})
+    assert second.exit_code == 0, second.stderr
+    assert len(graph.posts) == 1 and states(site) == {"news/en/facebook/post": "sent"}

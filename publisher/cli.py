@@ -154,20 +154,22 @@ def check(opts: Options, online: bool) -> None:
     for message in result.warnings:
         warn(message)
     too_long: set[str] = set()
+    from publisher.images import draft_hint
     from publisher.render import length_bound
 
     for delivery in result.deliveries:
         channel = channels[delivery.channel]
         limit = getattr(channel, "limit", None)
-        if limit is None:
-            continue  # no length limit: nothing to find by rendering (a feed item)
+        image = has_image(delivery)
+        if limit is None and not image:
+            continue  # no length limit and no image: nothing to find by rendering
         bound = length_bound(delivery, channel.config, config, getattr(channel, "reserved", ""))
-        if bound is not None and bound <= limit:
+        if not image and bound is not None and limit is not None and bound <= limit:
             continue  # provably short enough, without the cost of rendering it
         draft = channel.render(delivery)
         for message in draft.errors:
             where = message if delivery.id in message else f"{delivery.id}: {message}"
-            error(f"{delivery.post.source}: {where}", "shorten the text or its override")
+            error(f"{delivery.post.source}: {where}", draft_hint(message))
             too_long.add(delivery.post.source)
     status = ExitStatus.BAD_INPUT if read.errors or too_long else ExitStatus.OK
     if online:
@@ -179,6 +181,11 @@ def check(opts: Options, online: bool) -> None:
     click.echo(f"{files} post files, {bad} with errors; "
                f"{len(result.deliveries)} deliveries planned")  # fmt: skip
     finish(status)
+
+
+def has_image(delivery: Any) -> bool:
+    post = delivery.post
+    return post.image is not None or any(o.image for o in post.overrides.values())
 
 
 def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> ExitStatus:

@@ -112,6 +112,9 @@ def image_path(
     if not image.is_relative_to(config.posts_dir):
         raise ctx.fail(key, f"{value!r} is outside posts_dir ({config.posts_dir})",
                        "keep images inside the posts folder, e.g. posts/media/", table)  # fmt: skip
+    if image.is_dir():
+        raise ctx.fail(key, f"image {value!r} is a folder, not an image file",
+                       "name the image file inside it", table)  # fmt: skip
     if not image.is_file():
         raise ctx.fail(key, f"image {value!r} not found (looked for {image})",
                        "check the path; it is relative to the post file", table)  # fmt: skip

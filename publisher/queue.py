@@ -38,7 +38,9 @@ def queue_file(path: Path, config: Config) -> list[str]:
     channels = build_channels(config)
     problems = [f"{d.id}: {e}" for d in deliveries for e in channels[d.channel].render(d).errors]
     if problems:
-        raise PostError(str(path), "; ".join(problems), "shorten the text, then queue it again")
+        from publisher.images import draft_hint
+
+        raise PostError(str(path), "; ".join(problems), draft_hint(" ".join(problems)))
     existing = {(p.id, p.language): p for p in read_posts(config).posts}
     twin = existing.get((post.id, post.language))
     if twin is not None and twin.path.resolve() != source:

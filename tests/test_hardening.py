@@ -280,3 +280,123 @@ def test_a_new_ledger_sends_what_it_does_not_find_and_waits_when_it_cannot_look(
     second = invoke(site, "run", "--once", env={ENV: graph.token})
     assert second.exit_code == 0, second.stderr
     assert len(graph.posts) == 1 and states(site) == {"news/en/facebook/post": "sent"}
+
+
+# -- 8. images are checked by their bytes where they are named -----------------------------------
+
+PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+def png(width: int = 1, height: int = 1) -> bytes:
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return PNG_HEAD + ihdr + zlib.crc32(b"IHDR" + ihdr).to_bytes(4, "big") + b"\x00" * 16
+
+
+SOCIAL = """
+[channels.facebook]
+type = "facebook"
+page_id = "100000000000001"
+token_env = "HARDEN_FB_TOKEN"
+languages = ["en"]
+
+[channels.linkedin]
+type = "linkedin"
+organization_id = "10000001"
+token_env = "HARDEN_LI_TOKEN"
+languages = ["en"]
+"""
+
+
+def image_post(site: Site, image: str, data: bytes | None) -> None:
+    path = site.posts / "media" / image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        path.mkdir()
+    else:
+        path.write_bytes(data)
+    site.write_post("pic.md", f'title = "Pic"\npublish_at = 2027-07-01T10:00:00\n'
+                    f'image = "media/{image}"\nimage_alt = "A picture"')  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "facebook_error", "linkedin_error"),
+    [
+        ("photo.webp", b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 40, "is WEBP", "is WEBP"),
+        (
+            "logo.svg",
+            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+            "is SVG",
+            "is SVG",
+        ),
+        ("notes.jpg", b"just some text, not a JPEG at all", "not an image", "not an image"),
+        ("empty.png", b"", "empty file (0 bytes)", "empty file (0 bytes)"),
+        ("scan.bmp", b"BM" + b"\x00" * 60, None, "is BMP; LinkedIn takes JPEG/PNG/GIF"),
+        ("huge.png", png(7000, 6000), None, "42,000,000 pixels; LinkedIn takes at most 36,152,320"),
+    ],
+)
+def test_check_reports_image_problems_per_channel_by_their_bytes(
+    invoke, site, name, data, facebook_error, linkedin_error
+):
+    site.write_config(site_config(SOCIAL))
+    image_post(site, name, data)
+    result = invoke(site, "check")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    linkedin = [line for line in lines if "pic/en/linkedin/post" in line]
+    facebook = [line for line in lines if "pic/en/facebook/post" in line]
+    assert linkedin and linkedin_error in linkedin[0]
+    assert (facebook_error in facebook[0]) if facebook_error else not facebook
+    assert "shorten the text" not in result.stderr
+
+    preview = invoke(site, "preview").stdout
+    assert "will not be sent: pic/en/linkedin/post: " in preview and linkedin_error in preview
+
+
+def test_facebook_refuses_photos_over_10_mb(tmp_path):
+    from publisher.channels.facebook import image_problems
+
+    big = tmp_path / "big.png"
+    with big.open("wb") as handle:
+        handle.write(png(100, 100))
+        handle.truncate(11 * 1024 * 1024)
+    assert image_problems(big) == ["the image big.png has 11.0 MB; Facebook takes at most 10 MB"]
+    ok = tmp_path / "ok.png"
+    ok.write_bytes(png(100, 100))
+    assert image_problems(ok) == []
+
+
+def test_an_image_that_is_a_folder_is_named_as_such(invoke, site):
+    site.write_config(site_config(SOCIAL))
+    image_post(site, "folder.png", None)
+    result = invoke(site, "check")
+    assert result.exit_code == 2
+    assert "image 'media/folder.png' is a folder, not an image file" in result.stderr
+
+
+def test_queue_refuses_an_image_the_channel_cannot_take_with_an_image_hint(invoke, site, tmp_path):
+    site.write_config(site_config(SOCIAL))
+    outside = tmp_path / "incoming"
+    (outside / "media").mkdir(parents=True)
+    (outside / "media/photo.jpg").write_bytes(b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 40)
+    (outside / "news.md").write_text('+++\ntitle = "Pic"\npublish_at = 2027-07-01T10:00:00\n'
+                                     'image = "media/photo.jpg"\n+++\nText.\n')  # fmt: skip
+    result = invoke(site, "queue", str(outside / "news.md"))
+    assert result.exit_code == 2
+    assert "is WEBP" in result.stderr and "shorten" not in result.stderr
+    assert not (site.posts / "news.md").exists()
+
+
+def test_run_fails_an_unusable_image_before_any_request(invoke, site, graph):
+    site.write_config(site_config(facebook(graph)))
+    image_post(site, "empty.png", b"")
+    site.write_post(
+        "pic.md", 'title = "Pic"\npublish_at = 2027-06-01T13:55:00\nimage = "media/empty.png"'
+    )
+    result = invoke(site, "run", "--once", env={ENV: graph.token})
+    assert result.exit_code == 1
+    assert "empty file (0 bytes)" in result.stderr
+    assert graph.requests == []
+    assert states(site) == {"pic/en/facebook/post": "failed"}

@@ -53,6 +53,10 @@ RENEW_HINT = (
 THROTTLED = frozenset({4, 17, 32, 613, 80001})
 #: x-app-usage gives percentages of a rolling hour and no reset time: wait this long at 100%.
 APP_USAGE_BACKOFF = 15 * 60.0
+#: Photos Facebook takes (DESIGN §7): these types, by their bytes, up to 10 MB.
+PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/bmp": "BMP",
+               "image/tiff": "TIFF"}  # fmt: skip
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
 #: Error 368 without "already posted": Meta says wait and retry; no sooner than an hour.
 BLOCKED_WAIT = 3600.0
 UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
@@ -92,7 +96,7 @@ class FacebookChannel:
         else:
             payload["endpoint"] = self._path("/feed")
             payload["fields"] = {"message": text, **({"link": view.link} if view.link else {})}
-        errors = []
+        errors = image_problems(view.image) if view.image is not None else []
         if len(text) > LIMIT:
             errors.append(f"the text has {len(text)} characters; Facebook accepts at most {LIMIT}")
         return Draft(
@@ -112,7 +116,8 @@ class FacebookChannel:
         if draft.errors:
             raise ChannelError(
                 f"not sent to {self.name}: " + "; ".join(draft.errors),
-                hint="shorten the text (or its [facebook] text override), then `publisher retry ID`",
+                hint="fix the image or shorten the text (or its [facebook] override), "
+                "then `publisher retry ID`",
             )
         payload = draft.payload
         fields = {key: _form_value(value) for key, value in payload.get("fields", {}).items()}
@@ -304,17 +309,23 @@ def _header_json(headers: Mapping[str, str], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def image_problems(path: Path) -> list[str]:
+    """Why Facebook would refuse this photo, judged by its bytes (empty when it is fine)."""
+    from publisher.images import problems_for
+
+    return problems_for(path, "Facebook", PHOTO_TYPES, max_bytes=PHOTO_MAX_BYTES)
+
+
 def _file_entry(image: Path, warnings: list[str]) -> dict[str, Any]:
-    """What preview shows of an upload: the path, its size and MIME type."""
-    mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
-    if not mime.startswith("image/"):
-        warnings.append(f"{image.name}: {mime} is not an image type Facebook accepts")
+    """What preview shows of an upload: the path, its size and MIME type (by its bytes)."""
+    from publisher.images import ImageProblem, inspect
+
     try:
-        size: int | None = image.stat().st_size
-    except OSError:
-        size = None
-        warnings.append(f"image {image} does not exist (yet); publishing will fail without it")
-    return {"path": str(image), "bytes": size, "type": mime}
+        facts = inspect(image)
+    except ImageProblem:
+        return {"path": str(image), "bytes": None, "type": "application/octet-stream"}
+    mime = facts.mime or mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+    return {"path": str(image), "bytes": facts.size, "type": mime}
 
 
 def _read_file(entry: Mapping[str, Any]) -> tuple[str, bytes, str]:

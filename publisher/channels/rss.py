@@ -103,16 +103,21 @@ class RssChannel:
         }
         errors: list[str] = []
         if view.image is not None:
+            from publisher.images import ImageProblem, inspect
+
             name = self._media_name(view.image)
+            size, mime = 0, None
             try:
-                size = view.image.stat().st_size
-            except OSError:
-                size = 0
-                errors.append(f"image {view.image} is missing")
+                facts = inspect(view.image)
+                size, mime = facts.size, facts.mime
+            except ImageProblem as exc:
+                errors.append(str(exc))
             payload["enclosure"] = {
                 "url": opts["media_url"] + quote(name),
                 "length": size,
-                "type": mimetypes.guess_type(view.image.name)[0] or "application/octet-stream",
+                "type": mime
+                or mimetypes.guess_type(view.image.name)[0]
+                or "application/octet-stream",
                 "path": str(view.image),
                 "file": name,
             }

@@ -400,3 +400,111 @@ def test_run_fails_an_unusable_image_before_any_request(invoke, site, graph):
     assert "empty file (0 bytes)" in result.stderr
     assert graph.requests == []
     assert states(site) == {"pic/en/facebook/post": "failed"}
+
+
+# -- 9, 10, 11. uncertain sends, Facebook 368, a slow listing ------------------------------------
+
+
+def test_an_uncertain_send_waits_60_s_and_reconciles_from_its_draft_without_the_file(
+    invoke, site, graph, clock
+):
+    site.write_config(site_config(facebook(graph)))
+    due_post(site)
+    env = {ENV: graph.token}
+    graph.fail_next(2, status=500, method="POST")  # a 500; this time nothing was created
+    assert invoke(site, "run", "--once", env=env).exit_code == 1
+    assert states(site) == {"news/en/facebook/post": "uncertain"}
+    (site.posts / "news.md").unlink()  # the post file is gone: the recorded draft is enough
+
+    clock.advance(seconds=30)  # the listing may lag: not re-sent yet
+    invoke(site, "run", "--once", env=env)
+    assert states(site) == {"news/en/facebook/post": "uncertain"}
+    assert [r.method for r in graph.requests].count("POST") == 1
+
+    clock.advance(seconds=31)
+    invoke(site, "run", "--once", env=env)
+    # Read 61 s after the attempt, still not there: no longer uncertain; as its file is gone
+    # it waits for the file (and is cancelled by the next sync) instead of being sent.
+    assert states(site)["news/en/facebook/post"] in ("retrying", "pending", "cancelled")
+    assert [r.method for r in graph.requests].count("POST") == 1
+
+
+def test_an_uncertain_send_is_found_from_its_draft_when_the_file_is_gone(
+    invoke, site, graph, clock
+):
+    site.write_config(site_config(facebook(graph)))
+    due_post(site)
+    env = {ENV: graph.token}
+    graph.fail_next(2, status=500, create=True, method="POST")
+    assert invoke(site, "run", "--once", env=env).exit_code == 1
+    (site.posts / "news.md").unlink()
+    result = invoke(site, "run", "--once", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert states(site) == {"news/en/facebook/post": "sent"}
+    assert len(graph.posts) == 1
+
+
+def test_facebook_368_blocked_is_retried_no_sooner_than_an_hour(invoke, site, graph, clock):
+    site.write_config(site_config(facebook(graph)))
+    due_post(site)
+    env = {ENV: graph.token}
+    graph.fail_next(368, method="POST")
+    invoke(site, "run", "--once", env=env)
+    row = Ledger.open(site.config().state_url).get("news/en/facebook/post")
+    assert row is not None and row.state.value == "retrying"
+    assert row.next_attempt_at is not None
+    assert (row.next_attempt_at.replace(tzinfo=None) - clock().replace(tzinfo=None)).total_seconds() >= 3600
+    clock.advance(minutes=59)
+    invoke(site, "run", "--once", env=env)
+    assert graph.posts == []
+    clock.advance(minutes=2)
+    assert invoke(site, "run", "--once", env=env).exit_code == 0
+    assert len(graph.posts) == 1
+
+
+# -- 7, 12 and feed errors: RSS ----------------------------------------------------------------
+
+
+def test_rss_images_with_the_same_name_do_not_overwrite_each_other(invoke, site):
+    (site.posts / "media").mkdir()
+    (site.posts / "media/x.gif").write_bytes(b"GIF89a" + b"\x01\x00\x01\x00" + b"one")
+    (site.posts / "x.gif").write_bytes(b"GIF89a" + b"\x01\x00\x01\x00" + b"two")
+    site.write_post("a.md", 'title = "A"\npublish_at = 2027-06-01T09:00:00\nimage = "media/x.gif"')
+    site.write_post("b.md", 'title = "B"\npublish_at = 2027-06-01T09:00:00\nimage = "x.gif"')
+    assert invoke(site, "run", "--once").exit_code == 0
+    public = site.root / "public/media"
+    assert (public / "media/x.gif").read_bytes().endswith(b"one")
+    assert (public / "x.gif").read_bytes().endswith(b"two")
+    xml = (site.root / "public/feed.xml").read_text(encoding="utf-8")
+    assert 'url="https://example.org/s3chem/media/media/x.gif"' in xml
+    assert 'url="https://example.org/s3chem/media/x.gif"' in xml
+
+
+def test_rss_description_is_html_text_and_empty_tags_are_dropped(invoke, site):
+    import feedparser
+
+    site.write_post("amp.md", 'title = "R&D"\npublish_at = 2027-06-01T09:00:00\n'
+                    'tags = ["S3Chem", "", "  "]', "Research & development in 3 < 4 regions.")  # fmt: skip
+    assert invoke(site, "run", "--once").exit_code == 0
+    xml = (site.root / "public/feed.xml").read_text(encoding="utf-8")
+    assert "<description>Research &#x26;amp; development in 3 &#x26;lt; 4 regions." in xml
+    assert "<category></category>" not in xml and "<category>  </category>" not in xml
+    entry = feedparser.parse(xml).entries[0]
+    assert entry.summary == "Research &amp; development in 3 &lt; 4 regions."
+    assert [t.term for t in entry.tags] == ["S3Chem"]
+
+
+def test_a_feed_that_cannot_be_written_leaves_its_items_unsent(invoke, site, clock):
+    (site.root / "public").write_text("a file where the feed's folder should be")
+    due_post(site)
+    result = invoke(site, "run", "--once")
+    assert result.exit_code == 1
+    assert "cannot write the feed" in result.stderr and "public/feed.xml" in result.stderr
+    assert "unexpected" not in result.stderr
+    assert states(site)["news/en/rss/post"] == "retrying"
+
+    (site.root / "public").unlink()  # fixed: the next pass writes it
+    clock.advance(minutes=5)
+    assert invoke(site, "run", "--once").exit_code == 0
+    assert states(site)["news/en/rss/post"] == "sent"
+    assert "News" in (site.root / "public/feed.xml").read_text(encoding="utf-8")

@@ -39,13 +39,17 @@ class Options:
 
 
 def error(message: str, hint: str = "") -> None:
-    click.echo(f"publisher: error: {message}", err=True)
+    from publisher.printable import printable  # a name cannot fake a line of output
+
+    click.echo(f"publisher: error: {printable(message)}", err=True)
     if hint:
-        click.echo(f"  hint: {hint}", err=True)
+        click.echo(f"  hint: {printable(hint)}", err=True)
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    from publisher.printable import printable
+
+    click.echo(f"warning: {printable(message)}", err=True)
 
 
 def finish(status: int) -> NoReturn:
@@ -143,6 +147,7 @@ def token_warnings(config: Config) -> None:
 @click.pass_obj
 def check(opts: Options, online: bool) -> None:
     """Validate the config and every post file."""
+    from publisher.advice import long_ago
     from publisher.channels import build_channels
     from publisher.plan import plan
 
@@ -151,7 +156,7 @@ def check(opts: Options, online: bool) -> None:
     report_post_errors(read.errors)
     channels = build_channels(config)
     result = plan(read.posts, config, opts.now())
-    for message in result.warnings:
+    for message in [*result.warnings, *long_ago(read.posts, opts.now())]:
         warn(message)
     too_long: set[str] = set()
     from publisher.images import draft_hint
@@ -222,7 +227,7 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
     config.posts_dir.mkdir(parents=True, exist_ok=True)
     for path in files:
         try:
-            for line in queue_file(path, config):
+            for line in queue_file(path, config, opts.now()):
                 click.echo(line)
         except PublisherError as exc:
             error(exc.message, exc.hint)
@@ -256,7 +261,9 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
     read = read_all(config)
     report_post_errors(read.errors)
     result = plan(read.posts, config, now)
-    for message in result.warnings:
+    from publisher.advice import long_ago
+
+    for message in [*result.warnings, *long_ago(read.posts, now)]:
         warn(message)
     token_warnings(config)
     if window_end is not None and window_end <= window_start:
@@ -387,6 +394,11 @@ def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: boo
     if bool(sent_url) == not_sent:
         raise UsageError("give exactly one of --sent URL or --not-sent",
                          "--sent URL if it is on the Page, --not-sent to send it again")  # fmt: skip
+    from publisher.printable import printable, web_url
+
+    if sent_url is not None and not web_url(sent_url):
+        raise UsageError(f"--sent {printable(sent_url)!r} is not an http(s) URL",
+                         "give the post's address, e.g. https://www.facebook.com/123_456")  # fmt: skip
     ledger = need_ledger(load(opts))
     if not ledger.resolve(delivery_id, opts.now(), sent_url=sent_url):
         row = ledger.get(delivery_id)

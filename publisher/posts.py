@@ -34,6 +34,7 @@ from publisher.times import zone
 _ID = re.compile(r"^[^\x00-\x1f\x7f\s/](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s/])?$")
 #: Larger files are refused: no channel takes that much text, and every run would read it.
 MAX_POST_BYTES = 1024 * 1024
+_SUFFIX = re.compile(r"^[A-Za-z]+(-[A-Za-z0-9]{2,8})?$")
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -50,7 +51,8 @@ def language_of(path: Path, config: Config) -> tuple[str, str]:
     """(language, stem without the language suffix) from ``name.<lang>.md``."""
     stem = path.name[: -len(".md")]
     head, dot, tail = stem.rpartition(".")
-    if dot and LANGUAGE.match(tail) and head:
+    # Any letters suffix is meant as a language (``.klingon``): checked against the config.
+    if dot and (LANGUAGE.match(tail) or _SUFFIX.match(tail)) and head:
         return tail, head
     return config.languages[0], stem
 
@@ -111,7 +113,8 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
     if language not in config.languages:
         raise PostError(source, f"language {language!r} (from the file name) is not configured",
                         f"use one of {', '.join(config.languages)} or add it to "
-                        "[publisher].languages")  # fmt: skip
+                        "[publisher].languages; if it is not a language, rename the file "
+                        f"(e.g. {stem}-{language}.md)")  # fmt: skip
     tables = {k: v for k, v in data.items() if k not in TOP_KEYS}
     warnings: list[str] = []
     problems: list[PostError] = []

@@ -19,3 +19,16 @@ def _escape(match: re.Match[str]) -> str:
         return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char]
     code = ord(char)
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def web_url(text: str) -> bool:
+    """An http(s) URL with a host and nothing unprintable: what ``resolve --sent`` accepts."""
+    from urllib.parse import urlsplit
+
+    if printable(text) != text or any(c.isspace() for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

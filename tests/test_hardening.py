@@ -453,7 +453,9 @@ def test_facebook_368_blocked_is_retried_no_sooner_than_an_hour(invoke, site, gr
     row = Ledger.open(site.config().state_url).get("news/en/facebook/post")
     assert row is not None and row.state.value == "retrying"
     assert row.next_attempt_at is not None
-    assert (row.next_attempt_at.replace(tzinfo=None) - clock().replace(tzinfo=None)).total_seconds() >= 3600
+    assert (
+        row.next_attempt_at.replace(tzinfo=None) - clock().replace(tzinfo=None)
+    ).total_seconds() >= 3600
     clock.advance(minutes=59)
     invoke(site, "run", "--once", env=env)
     assert graph.posts == []
@@ -508,3 +510,121 @@ def test_a_feed_that_cannot_be_written_leaves_its_items_unsent(invoke, site, clo
     assert invoke(site, "run", "--once").exit_code == 0
     assert states(site)["news/en/rss/post"] == "sent"
     assert "News" in (site.root / "public/feed.xml").read_text(encoding="utf-8")
+
+
+# -- 13. queue as strict as check; language suffixes ---------------------------------------------
+
+
+def test_queue_refuses_a_post_naming_an_unknown_channel_like_check(invoke, site, tmp_path):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    post = incoming / "news.md"
+    post.write_text('+++\ntitle = "News"\npublish_at = 2027-07-01T10:00:00\n'
+                    'channels = ["rss", "mastodon"]\n+++\nText.\n')  # fmt: skip
+    result = invoke(site, "queue", str(post))
+    assert result.exit_code == 2
+    assert "unknown channel 'mastodon'" in result.stderr
+    assert not (site.posts / "news.md").exists()
+    site.write_post("news.md", 'title = "News"\npublish_at = 2027-07-01T10:00:00\n'
+                    'channels = ["rss", "mastodon"]')  # fmt: skip
+    assert "unknown channel 'mastodon'" in invoke(site, "check").stderr
+
+
+def test_a_suffix_that_is_not_a_configured_language_is_an_error(invoke, site):
+    site.write_post("greeting.klingon.md", 'title = "Qapla"\npublish_at = 2027-07-01T10:00:00')
+    site.write_post("v1.2-release.md", 'title = "Release"\npublish_at = 2027-07-01T10:00:00')
+    result = invoke(site, "check")
+    assert result.exit_code == 2
+    assert (
+        "posts/greeting.klingon.md: language 'klingon' (from the file name) is not configured"
+        in result.stderr
+    )
+    assert "greeting-klingon.md" in result.stderr  # the way out when it is not a language
+    assert "v1.2-release" not in result.stderr
+
+
+# -- the less harmful list ---------------------------------------------------------------------
+
+
+def test_resolve_takes_only_an_http_url_and_status_shows_ids_escaped(invoke, site, graph, clock):
+    site.write_config(site_config(facebook(graph)))
+    site.write_post(
+        "evil.md", 'id = "evil\\u001b[2Jx"\ntitle = "E"\npublish_at = 2027-06-01T13:55:00'
+    )
+    graph.fail_next(2, status=500, method="POST")
+    assert invoke(site, "run", "--once", env={ENV: graph.token}).exit_code == 2  # bad id
+    site.write_post("evil.md", 'title = "E"\npublish_at = 2027-06-01T13:55:00')
+    invoke(site, "run", "--once", env={ENV: graph.token})
+    row_id = "evil/en/facebook/post"
+    assert states(site) == {row_id: "uncertain"}
+    for bad in ("javascript:alert(1)", "https://x.example/\nfaked line", "ftp://x.example/a", "x"):
+        result = invoke(site, "resolve", row_id, "--sent", bad)
+        assert result.exit_code == 2, bad
+        assert "is not an http(s) URL" in result.stderr
+        assert "\nfaked line" not in result.stderr
+    assert states(site) == {row_id: "uncertain"}
+    ok = invoke(site, "resolve", row_id, "--sent", "https://www.facebook.com/1_2")
+    assert ok.exit_code == 0
+
+
+def test_status_escapes_control_characters_in_what_it_prints(site):
+    from publisher.models import LedgerRow, State
+    from publisher.status import as_json, status_text
+
+    row = LedgerRow(id="a\nfailed    2027-01-01 00:00  1x  fake/en/rss/post", post="a", language="en",
+                    channel="rss", kind="post", due_at=clock_now(), state=State.FAILED,
+                    error="boom\x1b[31m")  # fmt: skip
+    text = status_text([(as_json(row), row)], site.config())
+    assert "\\nfailed" in text and "\\x1b[31m" in text
+    assert len(text.splitlines()) == 3
+
+
+def clock_now():
+    from datetime import UTC, datetime
+
+    return datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_a_publish_at_years_ago_is_a_warning(invoke, site, tmp_path):
+    site.write_post("old.md", 'title = "Old"\npublish_at = 2025-06-01T10:00:00')
+    for command in (["check"], ["preview"]):
+        result = invoke(site, *command)
+        assert (
+            "posts/old.md: publish_at 2025-06-01 10:00 is more than 365 days ago" in result.stderr
+        )
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "older.md").write_text(
+        '+++\ntitle = "Older"\npublish_at = 2024-06-01T10:00:00\n+++\nx\n'
+    )
+    result = invoke(site, "queue", str(incoming / "older.md"))
+    assert result.exit_code == 0 and "more than 365 days ago" in result.stdout
+
+
+def test_max_attempts_0_is_a_config_error(invoke, site):
+    site.write_config(site_config(extra="max_attempts = 0"))
+    result = invoke(site, "check")
+    assert result.exit_code == 2
+    assert "publisher.max_attempts: must be at least 1, got 0" in result.stderr
+
+
+def test_an_apprise_failure_says_why(site, clock, caplog):
+    pytest.importorskip("apprise")
+    import logging
+
+    from publisher.notify import Notifier
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    site.write_config(site_config(extra="") + '\n[notify]\nurls_env = ["ALERTS"]\n')
+    config = site.config()
+    secret = f"json://user:s3cretpass@127.0.0.1:{port}/hook"
+    notifier = Notifier(config, Ledger.open(config.state_url), clock, {"ALERTS": secret})
+    assert notifier.setup()
+    with caplog.at_level(logging.DEBUG, logger="publisher"):
+        ok, error = notifier._attempt("title", "body")
+    assert not ok and error is not None
+    assert error.startswith("Apprise reported a failure: ") and "logged no reason" not in error
+    assert "s3cretpass" not in error and "s3cretpass" not in caplog.text
+    assert "apprise: " in caplog.text

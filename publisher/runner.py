@@ -305,9 +305,14 @@ class Runner:
         if look_first(row.was_uncertain, row.attempt):  # a new ledger's overdue delivery
             try:
                 found = channel.find(draft, row.due_at)
-            except ChannelError as exc:
-                self.ledger.release(row.id, f"{DISTRUSTED} (cannot look yet: {exc})", now)
-                return False
+            except ChannelError as exc:  # never sent unlooked: wait, or fail if it cannot work
+                if exc.retry or exc.uncertain:
+                    self.ledger.release(row.id, f"{DISTRUSTED} (cannot look yet: {exc})", now)
+                    return False
+                message = f"cannot look for it before sending (a new ledger): {exc}"
+                if self.ledger.mark_failed(row.id, message, now):
+                    self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
+                return True
             if found is not None:
                 self._settle_lookup(row, draft, found, report, "found: sent before the new ledger")
                 return True

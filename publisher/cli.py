@@ -159,7 +159,7 @@ def check(opts: Options, online: bool) -> None:
     for message in [*result.warnings, *long_ago(read.posts, opts.now())]:
         warn(message)
     too_long: set[str] = set()
-    from publisher.images import draft_hint
+    from publisher.images import draft_hint, has_image
     from publisher.render import length_bound
 
     for delivery in result.deliveries:
@@ -186,11 +186,6 @@ def check(opts: Options, online: bool) -> None:
     click.echo(f"{files} post files, {bad} with errors; "
                f"{len(result.deliveries)} deliveries planned")  # fmt: skip
     finish(status)
-
-
-def has_image(delivery: Any) -> bool:
-    post = delivery.post
-    return post.image is not None or any(o.image for o in post.overrides.values())
 
 
 def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> ExitStatus:

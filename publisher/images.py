@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: Bytes read to tell the type and dimensions (a JPEG's SOF may come after large EXIF data).
 HEAD = 256 * 1024
@@ -136,3 +137,9 @@ def draft_hint(message: str) -> str:
     if "image" in message:
         return "use an image the channel takes (README: Images), or fix the file"
     return "shorten the text or its override"
+
+
+def has_image(delivery: Any) -> bool:
+    """Whether a delivery's post names an image (then ``check`` renders it to test it)."""
+    post = delivery.post
+    return post.image is not None or any(o.image for o in post.overrides.values())

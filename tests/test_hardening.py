@@ -11,8 +11,8 @@ import pytest
 from conftest import RSS_CHANNELS, Site, site_config
 
 from publisher.channels.base import Http
-from publisher.errors import ChannelError
-from publisher.ledger import Ledger
+from publisher.core.errors import ChannelError
+from publisher.store.ledger import Ledger
 
 try:
     from fakes.graph import FakeGraph
@@ -199,9 +199,9 @@ def test_an_unreadable_folder_is_an_error_and_cancels_nothing(invoke, site, unre
 
 
 def test_the_daemon_watcher_keeps_the_posts_of_an_unreadable_folder(site, clock, unreadable):
+    from publisher.app.runner import Runner
+    from publisher.app.watch import PostWatcher
     from publisher.channels import build_channels
-    from publisher.runner import Runner
-    from publisher.watch import PostWatcher
 
     site.write_post("sub/later.md", 'title = "Later"\npublish_at = 2027-07-01T10:00:00')
     config = site.config()
@@ -568,8 +568,8 @@ def test_resolve_takes_only_an_http_url_and_status_shows_ids_escaped(invoke, sit
 
 
 def test_status_escapes_control_characters_in_what_it_prints(site):
-    from publisher.models import LedgerRow, State
-    from publisher.status import as_json, status_text
+    from publisher.app.status import as_json, status_text
+    from publisher.core.models import LedgerRow, State
 
     row = LedgerRow(id="a\nfailed    2027-01-01 00:00  1x  fake/en/rss/post", post="a", language="en",
                     channel="rss", kind="post", due_at=clock_now(), state=State.FAILED,
@@ -612,7 +612,7 @@ def test_an_apprise_failure_says_why(site, clock, caplog):
     pytest.importorskip("apprise")
     import logging
 
-    from publisher.notify import Notifier
+    from publisher.app.notify import Notifier
 
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

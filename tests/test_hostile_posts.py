@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from publisher.channels import build_channels
-from publisher.errors import PostError
-from publisher.plan import plan
-from publisher.posts import read_posts
+from publisher.core.errors import PostError
+from publisher.core.plan import plan
+from publisher.core.posts import read_posts
 
 try:
     from helpers import config_text, make_site, post_text

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.ledger import Ledger
-from publisher.models import State
+from publisher.core.models import State
+from publisher.store.ledger import Ledger
 
 try:
     from fakes.graph import FakeGraph

@@ -27,13 +27,13 @@ from publisher.channels.base import (
     redact,
     scrub,
 )
-from publisher.errors import ChannelError
-from publisher.models import Draft, Receipt
+from publisher.core.errors import ChannelError
+from publisher.core.models import Draft, Receipt
 
 if TYPE_CHECKING:
     from publisher.channels.base import Http
-    from publisher.config import ChannelConfig, Config
-    from publisher.models import Delivery
+    from publisher.core.config import ChannelConfig, Config
+    from publisher.core.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class FacebookChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery: /feed with message and link, or /photos."""
-        from publisher.render import effective, social_text
+        from publisher.core.render import effective, social_text
 
         view = effective(delivery, self.config)
         with_photo = view.image is not None
@@ -311,14 +311,14 @@ def _header_json(headers: Mapping[str, str], name: str) -> dict[str, Any]:
 
 def image_problems(path: Path) -> list[str]:
     """Why Facebook would refuse this photo, judged by its bytes (empty when it is fine)."""
-    from publisher.images import problems_for
+    from publisher.core.images import problems_for
 
     return problems_for(path, "Facebook", PHOTO_TYPES, max_bytes=PHOTO_MAX_BYTES)
 
 
 def _file_entry(image: Path, warnings: list[str]) -> dict[str, Any]:
     """What preview shows of an upload: the path, its size and MIME type (by its bytes)."""
-    from publisher.images import ImageProblem, inspect
+    from publisher.core.images import ImageProblem, inspect
 
     try:
         facts = inspect(image)

@@ -28,15 +28,15 @@ from publisher.channels.base import (
 )
 from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
 from publisher.channels.little import RESERVED, commentary, plain
-from publisher.errors import ChannelError
-from publisher.models import Draft, Receipt
+from publisher.core.errors import ChannelError
+from publisher.core.models import Draft, Receipt
 
 if TYPE_CHECKING:
     import requests
 
     from publisher.channels.base import Http
-    from publisher.config import ChannelConfig, Config
-    from publisher.models import Delivery, Post
+    from publisher.core.config import ChannelConfig, Config
+    from publisher.core.models import Delivery, Post
 
 LIMIT = 3000
 POSTS = "/rest/posts"
@@ -83,7 +83,7 @@ class LinkedInChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery; pure (reads only the image's size), no token."""
-        from publisher.render import effective
+        from publisher.core.render import effective
 
         view = effective(delivery, self.config)
         text, warnings = commentary(
@@ -318,7 +318,7 @@ def _oauth_base(api_url: str) -> str:
 
 def image_problems(path: Path) -> list[str]:
     """Why LinkedIn would refuse this image, judged by its bytes (empty when it is fine)."""
-    from publisher.images import problems_for
+    from publisher.core.images import problems_for
 
     types = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}
     return problems_for(path, "LinkedIn", types, max_pixels=MAX_PIXELS)
@@ -326,7 +326,7 @@ def image_problems(path: Path) -> list[str]:
 
 def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> dict[str, Any] | None:
     """What preview shows of the image to upload; problems go to the draft's errors."""
-    from publisher.images import ImageProblem, inspect
+    from publisher.core.images import ImageProblem, inspect
 
     errors.extend(f"{delivery_id}: {problem}" for problem in image_problems(path))
     try:
@@ -339,7 +339,7 @@ def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> di
 
 def _description(post: Post, link: str) -> str:
     """The article card's description: the body's first paragraph as plain text, shortened."""
-    from publisher.render import markdown_text
+    from publisher.core.render import markdown_text
 
     text, _ = markdown_text(post.body, link)
     first = text.split("\n\n", 1)[0].strip()

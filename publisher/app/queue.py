@@ -7,11 +7,11 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from publisher.config import Config
-from publisher.errors import PostError
-from publisher.models import Post
-from publisher.plan import plan_post
-from publisher.posts import read_post, read_posts
+from publisher.core.config import Config
+from publisher.core.errors import PostError
+from publisher.core.models import Post
+from publisher.core.plan import plan_post
+from publisher.core.posts import read_post, read_posts
 
 
 def _images(post: Post) -> list[Path]:
@@ -22,8 +22,8 @@ def _images(post: Post) -> list[Path]:
 
 def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[str]:
     """Queue one file; returns lines to print; raises PostError and writes nothing if bad."""
-    from publisher.advice import long_ago
-    from publisher.times import now_utc
+    from publisher.core.advice import long_ago
+    from publisher.core.times import now_utc
 
     source = path.resolve()
     if not source.exists():
@@ -46,7 +46,7 @@ def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[
     channels = build_channels(config)
     problems = [f"{d.id}: {e}" for d in deliveries for e in channels[d.channel].render(d).errors]
     if problems:
-        from publisher.images import draft_hint
+        from publisher.core.images import draft_hint
 
         raise PostError(str(path), "; ".join(problems), draft_hint(" ".join(problems)))
     existing = {(p.id, p.language): p for p in read_posts(config).posts}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from publisher.models import Post
+from publisher.core.models import Post
 
 #: A publish_at further back than this is most likely a typo in the year.
 LONG_AGO = timedelta(days=365)

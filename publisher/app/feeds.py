@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from publisher import logs
+from publisher.core import logs
 
 if TYPE_CHECKING:
     from publisher.channels.base import Channel
-    from publisher.ledger import Ledger
+    from publisher.store.ledger import Ledger
 
 
 def rebuild(name: str, channel: Channel, ledger: Ledger, written: list[str],

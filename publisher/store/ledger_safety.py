@@ -14,12 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from publisher.errors import LedgerError
+from publisher.core.errors import LedgerError
 
 if TYPE_CHECKING:
-    from publisher.config import Config
-    from publisher.ledger import Ledger
-    from publisher.models import Delivery
+    from publisher.core.config import Config
+    from publisher.core.models import Delivery
+    from publisher.store.ledger import Ledger
 
 #: What an overdue delivery of a new ledger says while it is looked for.
 DISTRUSTED = (
@@ -105,7 +105,7 @@ def is_empty(ledger: Ledger) -> bool:
     """A ledger with no delivery recorded yet: new, or a lost one started over."""
     import sqlalchemy as sa
 
-    from publisher.ledger import deliveries
+    from publisher.store.ledger import deliveries
 
     with ledger.engine.connect() as conn:
         return conn.execute(sa.select(deliveries.c.id).limit(1)).first() is None
@@ -121,9 +121,9 @@ def distrust_overdue(
     """
     import sqlalchemy as sa
 
-    from publisher.ledger import deliveries, history
-    from publisher.models import State
-    from publisher.plan import expiry_reason
+    from publisher.core.models import State
+    from publisher.core.plan import expiry_reason
+    from publisher.store.ledger import deliveries, history
 
     ids = [
         d.id for d in overdue

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from publisher.config import Config
-from publisher.ledger import Ledger
-from publisher.models import UNSETTLED, LedgerRow, State
-from publisher.printable import printable
-from publisher.times import iso_utc, zone
+from publisher.core.config import Config
+from publisher.core.models import UNSETTLED, LedgerRow, State
+from publisher.core.printable import printable
+from publisher.core.times import iso_utc, zone
+from publisher.store.ledger import Ledger
 
 RECENT = timedelta(days=7)
 

@@ -17,17 +17,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from publisher import logs
 from publisher.channels.base import Channel, Feed, read_token
-from publisher.config import Config
-from publisher.errors import ChannelError, ExitStatus, PostError, TokenMissing
-from publisher.ledger import Ledger
-from publisher.ledger_safety import DISTRUSTED, distrust_overdue, is_empty, look_first
-from publisher.models import Delivery, Draft, LedgerRow, Post, Receipt, State, split_delivery_id
-from publisher.plan import Plan, expiry_reason, plan_post
-from publisher.posts import ReadResult
-from publisher.sync import planned_row
-from publisher.times import utc
+from publisher.core import logs
+from publisher.core.config import Config
+from publisher.core.errors import ChannelError, ExitStatus, PostError, TokenMissing
+from publisher.core.models import (
+    Delivery,
+    Draft,
+    LedgerRow,
+    Post,
+    Receipt,
+    State,
+    split_delivery_id,
+)
+from publisher.core.plan import Plan, expiry_reason, plan_post
+from publisher.core.posts import ReadResult
+from publisher.core.times import utc
+from publisher.store.ledger import Ledger
+from publisher.store.ledger_safety import DISTRUSTED, distrust_overdue, is_empty, look_first
+from publisher.store.sync import planned_row
 
 MAX_BACKOFF = timedelta(hours=6)
 #: An uncertain send is re-sent only when a read this long after the attempt finds nothing.
@@ -370,7 +378,7 @@ class Runner:
     # -- feeds ---------------------------------------------------------------------
     def rebuild_feeds(self, report: RunReport, names: Iterable[str] | None = None) -> None:
         """Rewrite the feed files (all, or the named channels') from the ledger if stale."""
-        from publisher.feeds import rebuild
+        from publisher.app.feeds import rebuild
 
         wanted = None if names is None else set(names)
         for name, channel in self.channels.items():

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from publisher import __version__
-from publisher.errors import ExitStatus, PostError, PublisherError, UsageError
+from publisher.core.errors import ExitStatus, PostError, PublisherError, UsageError
 
 if TYPE_CHECKING:
-    from publisher.config import Config
-    from publisher.ledger import Ledger
-    from publisher.posts import ReadResult
+    from publisher.core.config import Config
+    from publisher.core.posts import ReadResult
+    from publisher.store.ledger import Ledger
 
 
 @dataclass
@@ -33,13 +33,13 @@ class Options:
     clock: Any = None
 
     def now(self) -> datetime:
-        from publisher.times import now_utc
+        from publisher.core.times import now_utc
 
         return self.clock() if self.clock else now_utc()
 
 
 def error(message: str, hint: str = "") -> None:
-    from publisher.printable import printable  # a name cannot fake a line of output
+    from publisher.core.printable import printable  # a name cannot fake a line of output
 
     click.echo(f"publisher: error: {printable(message)}", err=True)
     if hint:
@@ -47,7 +47,7 @@ def error(message: str, hint: str = "") -> None:
 
 
 def warn(message: str) -> None:
-    from publisher.printable import printable
+    from publisher.core.printable import printable
 
     click.echo(f"warning: {printable(message)}", err=True)
 
@@ -79,7 +79,7 @@ class PublisherGroup(click.Group):
             if isinstance(ctx.obj, Options) and ctx.obj.debug:
                 traceback.print_exc()
             if type(exc).__module__.startswith("sqlalchemy"):
-                from publisher.schema import safe_db_error
+                from publisher.store.schema import safe_db_error
 
                 error(f"the ledger cannot be used: {safe_db_error(exc)}",
                       "check [publisher].state and the database; a damaged SQLite file can be "
@@ -107,19 +107,19 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: st
         ctx.obj = Options(config_file, debug, log_format)
     else:
         ctx.obj.config, ctx.obj.debug, ctx.obj.log_format = config_file, debug, log_format
-    from publisher import logs
+    from publisher.core import logs
 
     logs.setup(log_format, debug)
 
 
 def load(opts: Options) -> Config:
-    from publisher.config import config_path, load_config
+    from publisher.core.config import config_path, load_config
 
     return load_config(config_path(opts.config))
 
 
 def read_all(config: Config) -> ReadResult:
-    from publisher.posts import read_posts
+    from publisher.core.posts import read_posts
 
     return read_posts(config)
 
@@ -131,7 +131,7 @@ def report_post_errors(errors: list[PostError]) -> None:
 
 def token_warnings(config: Config) -> None:
     from publisher.channels.base import read_token
-    from publisher.errors import TokenMissing, TokenUnusable
+    from publisher.core.errors import TokenMissing, TokenUnusable
 
     for cfg in config.channels.values():
         try:
@@ -147,9 +147,9 @@ def token_warnings(config: Config) -> None:
 @click.pass_obj
 def check(opts: Options, online: bool) -> None:
     """Validate the config and every post file."""
-    from publisher.advice import long_ago
     from publisher.channels import build_channels
-    from publisher.plan import plan
+    from publisher.core.advice import long_ago
+    from publisher.core.plan import plan
 
     config = load(opts)
     read = read_all(config)
@@ -159,8 +159,8 @@ def check(opts: Options, online: bool) -> None:
     for message in [*result.warnings, *long_ago(read.posts, opts.now())]:
         warn(message)
     too_long: set[str] = set()
-    from publisher.images import draft_hint, has_image
-    from publisher.render import length_bound
+    from publisher.core.images import draft_hint, has_image
+    from publisher.core.render import length_bound
 
     for delivery in result.deliveries:
         channel = channels[delivery.channel]
@@ -189,7 +189,7 @@ def check(opts: Options, online: bool) -> None:
 
 
 def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> ExitStatus:
-    from publisher.errors import ChannelError
+    from publisher.core.errors import ChannelError
 
     status = ExitStatus.OK
     today = opts.now().date()
@@ -215,7 +215,7 @@ def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> Exi
 @click.pass_obj
 def queue(opts: Options, files: tuple[Path, ...]) -> None:
     """Validate post files, copy them (and their images) into posts_dir, show their plan."""
-    from publisher.queue import queue_file
+    from publisher.app.queue import queue_file
 
     config = load(opts)
     status = ExitStatus.OK
@@ -241,10 +241,10 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
 def preview(opts: Options, start: str | None, until: str | None, channel_name: str | None,
             post_id: str | None, fmt: str, output: Path | None) -> None:  # fmt: skip
     """Dry run: what each channel will get, when. No network, no ledger changes."""
+    from publisher.app.preview import as_text, entries
     from publisher.channels import build_channels
-    from publisher.plan import plan
-    from publisher.preview import as_text, entries
-    from publisher.times import option_time
+    from publisher.core.plan import plan
+    from publisher.core.times import option_time
 
     config = load(opts)
     if channel_name and channel_name not in config.channels:
@@ -256,7 +256,7 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
     read = read_all(config)
     report_post_errors(read.errors)
     result = plan(read.posts, config, now)
-    from publisher.advice import long_ago
+    from publisher.core.advice import long_ago
 
     for message in [*result.warnings, *long_ago(read.posts, now)]:
         warn(message)
@@ -270,7 +270,7 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
               and (post_id is None or d.post.id == post_id)]  # fmt: skip
     recorded = {}
     if config.state_is_url or Path(config.state).exists():
-        from publisher.ledger import Ledger
+        from publisher.store.ledger import Ledger
 
         ledger = Ledger.open_read_only(config.state_url)
         recorded = {r.id: r for r in ledger.rows(ids=[d.id for d in chosen])} if ledger else {}
@@ -300,7 +300,7 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
     """Publish what is due: once (cron), or stay up and publish each delivery at its time."""
     config = load(opts)
     if dry_run:
-        from publisher.daemon import dry_run as schedule
+        from publisher.app.once import dry_run as schedule
 
         lines, errors = schedule(config, opts.now())
         report_post_errors(errors)
@@ -308,7 +308,7 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
             click.echo(line)
         finish(ExitStatus.BAD_INPUT if errors else ExitStatus.OK)
     if once:
-        from publisher.daemon import run_once
+        from publisher.app.once import run_once
 
         report = run_once(config, opts.now if opts.clock else None)
         report_post_errors(report.post_errors)
@@ -317,7 +317,7 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
         for message in report.feed_errors:
             error(message, "its items stay unsent and are tried again on the next run")
         finish(report.exit_status)
-    from publisher.daemon import serve
+    from publisher.app.once import serve
 
     finish(serve(config))
 
@@ -326,7 +326,7 @@ def open_ledger(config: Config) -> Ledger | None:
     """The existing ledger for status/retry/resolve; these never create one."""
     if not config.state_is_url and not Path(config.state).exists():
         return None
-    from publisher.ledger import Ledger
+    from publisher.store.ledger import Ledger
 
     return Ledger.open(config.state_url)
 
@@ -345,7 +345,7 @@ def need_ledger(config: Config) -> Ledger:
 @click.pass_obj
 def status(opts: Options, as_json: bool, show_all: bool) -> None:
     """The ledger: unsettled deliveries and those changed in the last 7 days."""
-    from publisher.status import status_rows, status_text
+    from publisher.app.status import status_rows, status_text
 
     config = load(opts)
     ledger = open_ledger(config)
@@ -389,7 +389,7 @@ def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: boo
     if bool(sent_url) == not_sent:
         raise UsageError("give exactly one of --sent URL or --not-sent",
                          "--sent URL if it is on the Page, --not-sent to send it again")  # fmt: skip
-    from publisher.printable import printable, web_url
+    from publisher.core.printable import printable, web_url
 
     if sent_url is not None and not web_url(sent_url):
         raise UsageError(f"--sent {printable(sent_url)!r} is not an http(s) URL",

@@ -226,7 +226,7 @@ RENEW = ["must be renewed", ENV, "README"]
         (341, None, 400, True, "retry", ["341"]),
         (506, None, 400, False, "duplicate", ["duplicate", "Duplicate status message"]),
         (2635, None, 400, False, "failed", ["api_version", "v26.0"]),
-        (368, None, 400, False, "failed", ["temporarily blocked"]),
+        (368, None, 400, False, "retry", ["temporarily blocked", "an hour"]),
         (100, None, 400, False, "failed", ["Invalid parameter"]),
     ],
 )
@@ -505,7 +505,7 @@ def test_run_once_publishes_a_due_post_and_status_shows_it_sent(graph, tmp_path)
 
 def test_run_once_reconciles_a_post_facebook_created_before_answering_500(graph, tmp_path):
     config = write_site(tmp_path, graph, datetime.now(UTC) - timedelta(hours=1))
-    graph.fail_next(2, status=500, is_transient=True, create=True)
+    graph.fail_next(2, status=500, is_transient=True, create=True, method="POST")
 
     first, _ = cli_json(config, graph, "run", "--once")
     _, after_first = cli_json(config, graph, "status", "--json")
@@ -517,12 +517,13 @@ def test_run_once_reconciles_a_post_facebook_created_before_answering_500(graph,
     [post] = graph.posts
     [row] = rows
     assert (row["state"], row["remote_id"]) == ("sent", post["id"])
-    assert [r.method for r in graph.requests] == ["POST", "GET"]
+    # A new ledger looks for an overdue post first (GET), then sends, then reconciles.
+    assert [r.method for r in graph.requests] == ["GET", "POST", "GET"]
 
 
 def test_an_edit_after_an_uncertain_send_does_not_post_twice(graph, tmp_path):
     config = write_site(tmp_path, graph, datetime.now(UTC) - timedelta(hours=1))
-    graph.fail_next(2, status=500, is_transient=True, create=True)
+    graph.fail_next(2, status=500, is_transient=True, create=True, method="POST")
     assert cli_json(config, graph, "run", "--once")[0] == 1
     post = next(tmp_path.rglob("working-group.en.md"))
     post.write_text(post.read_text().replace("Partners meet", "Partners met"), encoding="utf-8")
@@ -549,4 +550,5 @@ def test_368_already_posted_counts_as_a_duplicate_but_other_368_do_not(
     with pytest.raises(ChannelError) as blocked:
         channel.publish(draft)
     assert already.value.duplicate and not already.value.retry and not already.value.uncertain
-    assert not blocked.value.duplicate
+    assert not blocked.value.duplicate and blocked.value.retry
+    assert blocked.value.retry_after is not None and blocked.value.retry_after >= 3600

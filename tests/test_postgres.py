@@ -94,8 +94,10 @@ def test_four_workers_share_2000_deliveries_and_send_each_exactly_once(
     tmp_path, pg_url, graph, env
 ):
     config = write_config(tmp_path, graph, state=pg_url, rss=False)
-    write_reminder_posts(tmp_path / "posts", 400)
     workers = [Proc(config, "run", env=env) for _ in range(4)]
+    for worker in workers:  # the ledger exists first: a new ledger would look each one up
+        worker.wait_for("publisher run:")
+    write_reminder_posts(tmp_path / "posts", 400)
     try:
         wait_until(lambda: len(graph.posts) >= 2000, 40, "2000 posts on the fake")
         ledger = open_ledger(pg_url)
@@ -125,7 +127,7 @@ def test_a_dead_workers_send_is_reconciled_by_another_once_its_lease_runs_out(
     (tmp_path / "posts" / "lease.md").write_text(
         f'+++\ntitle = "Lease test"\npublish_at = {due}\n+++\nText.\n', encoding="utf-8"
     )
-    graph.hang_next(seconds=20, create=True)
+    graph.hang_next(seconds=20, create=True, method="POST")
     first = daemon(config, env)
     wait_until(lambda: graph.posts, 5, "the post created by the first worker")
     first.kill()

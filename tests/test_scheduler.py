@@ -238,7 +238,7 @@ def test_a_throttled_delivery_wakes_the_daemon_at_its_next_attempt(tmp_path, gra
     daemon = make_daemon(make_config(tmp_path, graph, rss=False), clock)
     (tmp_path / "posts" / "a.md").write_text(post_text("Throttled", T0))
     usage = {graph.page_id: [{"type": "pages", "estimated_time_to_regain_access": 7}]}
-    graph.fail_next(32, headers={"x-business-use-case-usage": json.dumps(usage)})
+    graph.fail_next(32, headers={"x-business-use-case-usage": json.dumps(usage)}, method="POST")
     daemon.scan()
     daemon.round("facebook", reconcile=True)
 
@@ -284,7 +284,7 @@ def test_expiry_is_checked_again_before_a_retry(tmp_path, graph):
     (tmp_path / "posts" / "a.md").write_text(
         post_text("Short-lived", T0, f"expires_at = {expires}\n")
     )
-    graph.fail_next(17)
+    graph.fail_next(17, method="POST")
     daemon.scan()
     daemon.round("facebook", reconcile=True)
     assert daemon.ledger.get("a/en/facebook/post").state is State.RETRYING
@@ -292,7 +292,8 @@ def test_expiry_is_checked_again_before_a_retry(tmp_path, graph):
     clock.advance(minutes=10)
     daemon.round("facebook", reconcile=True)
     assert daemon.ledger.get("a/en/facebook/post").state is State.EXPIRED
-    assert graph.posts == [] and len(graph.requests) == 1
+    assert graph.posts == []
+    assert [r.method for r in graph.requests] == ["GET", "POST"]  # new ledger: looked first
 
 
 def test_the_hourly_cap_holds_the_rest_until_the_hour_has_passed(tmp_path, graph):
@@ -358,7 +359,7 @@ def test_a_failure_and_a_token_expiring_soon_are_notified_once_even_after_a_rest
         return made
 
     (tmp_path / "posts" / "a.md").write_text(post_text("Refused", T0))
-    graph.fail_next(368)
+    graph.fail_next(100, method="POST")
     daemon.scan()
     daemon.round("facebook", reconcile=True)
     assert notifier().run() == 2

@@ -39,13 +39,17 @@ class Options:
 
 
 def error(message: str, hint: str = "") -> None:
-    click.echo(f"publisher: error: {message}", err=True)
+    from publisher.core.printable import printable  # a name cannot fake a line of output
+
+    click.echo(f"publisher: error: {printable(message)}", err=True)
     if hint:
-        click.echo(f"  hint: {hint}", err=True)
+        click.echo(f"  hint: {printable(hint)}", err=True)
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    from publisher.core.printable import printable
+
+    click.echo(f"warning: {printable(message)}", err=True)
 
 
 def finish(status: int) -> NoReturn:
@@ -126,10 +130,15 @@ def report_post_errors(errors: list[PostError]) -> None:
 
 
 def token_warnings(config: Config) -> None:
-    import os
+    from publisher.channels.base import read_token
+    from publisher.core.errors import TokenMissing, TokenUnusable
 
     for cfg in config.channels.values():
-        if cfg.token_env and not os.environ.get(cfg.token_env):
+        try:
+            _ = cfg.token_env and read_token(cfg)
+        except TokenUnusable as exc:
+            warn(f"{exc.message} (needed to publish there)")
+        except TokenMissing:
             warn(f"channel {cfg.name!r}: {cfg.token_env} is not set (needed to publish there)")
 
 
@@ -139,6 +148,7 @@ def token_warnings(config: Config) -> None:
 def check(opts: Options, online: bool) -> None:
     """Validate the config and every post file."""
     from publisher.channels import build_channels
+    from publisher.core.advice import long_ago
     from publisher.core.plan import plan
 
     config = load(opts)
@@ -146,23 +156,25 @@ def check(opts: Options, online: bool) -> None:
     report_post_errors(read.errors)
     channels = build_channels(config)
     result = plan(read.posts, config, opts.now())
-    for message in result.warnings:
+    for message in [*result.warnings, *long_ago(read.posts, opts.now())]:
         warn(message)
     too_long: set[str] = set()
+    from publisher.core.images import draft_hint, has_image
     from publisher.core.render import length_bound
 
     for delivery in result.deliveries:
         channel = channels[delivery.channel]
         limit = getattr(channel, "limit", None)
-        if limit is None:
-            continue  # no length limit: nothing to find by rendering (a feed item)
+        image = has_image(delivery)
+        if limit is None and not image:
+            continue  # no length limit and no image: nothing to find by rendering
         bound = length_bound(delivery, channel.config, config, getattr(channel, "reserved", ""))
-        if bound is not None and bound <= limit:
+        if not image and bound is not None and limit is not None and bound <= limit:
             continue  # provably short enough, without the cost of rendering it
         draft = channel.render(delivery)
         for message in draft.errors:
             where = message if delivery.id in message else f"{delivery.id}: {message}"
-            error(f"{delivery.post.source}: {where}", "shorten the text or its override")
+            error(f"{delivery.post.source}: {where}", draft_hint(message))
             too_long.add(delivery.post.source)
     status = ExitStatus.BAD_INPUT if read.errors or too_long else ExitStatus.OK
     if online:
@@ -210,7 +222,7 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
     config.posts_dir.mkdir(parents=True, exist_ok=True)
     for path in files:
         try:
-            for line in queue_file(path, config):
+            for line in queue_file(path, config, opts.now()):
                 click.echo(line)
         except PublisherError as exc:
             error(exc.message, exc.hint)
@@ -247,7 +259,9 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
     read = read_all(config)
     report_post_errors(read.errors)
     result = plan(read.posts, config, now)
-    for message in result.warnings:
+    from publisher.core.advice import long_ago
+
+    for message in [*result.warnings, *long_ago(read.posts, now)]:
         warn(message)
     token_warnings(config)
     if window_end is not None and window_end <= window_start:
@@ -311,6 +325,8 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
             error(failed.message, failed.hint)
         for missing in report.token_errors.values():
             error(f"{missing.message}; its deliveries stay pending", missing.hint)
+        for message in report.feed_errors:
+            error(message, "its items stay unsent and are tried again on the next run")
         finish(report.exit_status)
     from publisher.app.once import serve
 
@@ -384,6 +400,11 @@ def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: boo
     if bool(sent_url) == not_sent:
         raise UsageError("give exactly one of --sent URL or --not-sent",
                          "--sent URL if it is on the Page, --not-sent to send it again")  # fmt: skip
+    from publisher.core.printable import printable, web_url
+
+    if sent_url is not None and not web_url(sent_url):
+        raise UsageError(f"--sent {printable(sent_url)!r} is not an http(s) URL",
+                         "give the post's address, e.g. https://www.facebook.com/123_456")  # fmt: skip
     ledger = need_ledger(load(opts))
     if not ledger.resolve(delivery_id, opts.now(), sent_url=sent_url):
         row = ledger.get(delivery_id)

@@ -30,7 +30,7 @@ from publisher.app.runner import Runner, RunReport
 from publisher.app.watch import PostWatcher
 from publisher.core import logs
 from publisher.core.config import Config
-from publisher.core.errors import ExitStatus, PostError, PublisherError
+from publisher.core.errors import ExitStatus, LedgerError, PostError, PublisherError
 from publisher.core.models import State, split_delivery_id
 from publisher.core.secrets import check_expiry, scrub
 from publisher.store.ledger import Ledger
@@ -101,6 +101,8 @@ class Daemon:
         self._schedule_lock = threading.Lock()
         self._said: set[str] = set()
         self._errors: set[str] = set()
+        #: Why the daemon stopped on its own (the ledger file was lost), if it did.
+        self.failure: LedgerError | None = None
 
     # -- wake-ups (APScheduler) -------------------------------------------------------------
     def reschedule(self, name: str, idle_since: datetime | None = None) -> datetime | None:
@@ -145,6 +147,9 @@ class Daemon:
                 self.runner.reconcile(report, name)
             idle_since = self.runner.serve_channel(name, report)
             self.runner.rebuild_feeds(report, [name])
+        except LedgerError as exc:  # the ledger file was lost: stop everything (exit 2)
+            self.lost(exc)
+            return
         except Exception as exc:  # noqa: BLE001 - e.g. the database is away: try on the tick
             logs.get().error(f"channel {name}: {type(exc).__name__}: {scrub(str(exc))}; "
                              "trying again on the next tick")  # fmt: skip
@@ -211,11 +216,22 @@ class Daemon:
             self.notifier.start()
             self.notifier.kick()
 
+    def lost(self, exc: LedgerError) -> None:
+        """The ledger path no longer names the file in use: stop sending, exit 2."""
+        if self.failure is None:
+            self.failure = exc
+            logs.get().error(f"{exc.message} ({exc.hint})")
+        self.runner.stopping.set()
+        self.stop.set()
+
     def loop(self) -> None:
         """Scan the files every second until asked to stop."""
         while not self.stop.wait(SCAN_INTERVAL):
             try:
+                self.runner.guard()
                 self.scan()
+            except LedgerError as exc:
+                self.lost(exc)
             except PublisherError as exc:  # e.g. posts_dir unmounted: say it once, keep going
                 self._once(exc.message, f"{exc.message} ({exc.hint})")
             except Exception as exc:  # noqa: BLE001 - a hiccup must not end the daemon
@@ -250,6 +266,7 @@ def serve(
     from publisher.app.source_jobs import SourcePoller
     from publisher.channels import build_channels
     from publisher.core.times import now_utc
+    from publisher.store.ledger_safety import guard_for
 
     clock = clock or now_utc
     environ = os.environ if environ is None else environ
@@ -266,6 +283,9 @@ def serve(
         alerts = NotifyThread(notifier)
         runner = Runner(config, ledger, build_channels(config), clock, environ=environ,
                         notify=alerts.kick)  # fmt: skip
+        identity = guard_for(config)
+        if identity is not None:
+            runner.guard = identity.check
         daemon = Daemon(config, ledger, runner, PostWatcher(config), clock=clock,
                         notifier=alerts)  # fmt: skip
         sources = SourcePoller(config, ledger, clock, daemon.scheduler, alerts.kick)
@@ -280,6 +300,8 @@ def serve(
         if not finished:
             logs.get().warning(f"sends still in flight after {STOP_TIMEOUT:.0f} s; exiting "
                                "anyway: they are looked for at the next start")  # fmt: skip
+        if daemon.failure is not None:
+            raise daemon.failure
         logs.get().info("stopped")
         return ExitStatus.OK
     finally:

@@ -10,6 +10,7 @@ extra, imported only when URLs are configured.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -17,7 +18,7 @@ from datetime import date, datetime, timedelta
 from publisher.core import logs
 from publisher.core.config import Config
 from publisher.core.models import State
-from publisher.core.secrets import check_expiry, scrub
+from publisher.core.secrets import check_expiry, redact, scrub
 from publisher.store.ledger import Ledger
 from publisher.store.outbox import Outbox
 
@@ -67,6 +68,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._done_tokens: set[str] = set()
         self.enabled = False
+        self._apprise_log = ""
 
     def setup(self) -> bool:
         """Load Apprise if URLs are configured; one clear warning if that cannot work."""
@@ -90,7 +92,15 @@ class Notifier:
                     logs.get().warning(f"notify: the Apprise URL in {name} is not valid; skipped")
             if not len(client):
                 return False
-            self._send = lambda title, body: bool(client.notify(title=title, body=body))
+
+            def send(title: str, body: str) -> bool:
+                # Apprise says why a notification failed only in its log: keep those lines.
+                with apprise.LogCapture(level=logging.INFO) as captured:
+                    ok = bool(client.notify(title=title, body=body))
+                self._apprise_log = captured.getvalue()
+                return ok
+
+            self._send = send
         self.enabled = True
         return True
 
@@ -131,15 +141,22 @@ class Notifier:
             elif row.attempts + 1 >= MAX_ATTEMPTS:
                 logs.get().error(f"notification not delivered, giving up: {row.title} ({error})")
             else:
-                logs.get().warning(f"notification not delivered, will retry: {row.title}")
+                logs.get().warning(f"notification not delivered, will retry: {row.title} "
+                                   f"({error})")  # fmt: skip
         return sent
 
     def _attempt(self, title: str, body: str) -> tuple[bool, str | None]:
         assert self._send is not None
         try:
+            self._apprise_log = ""
             if self._send(title, body):
                 return True, None
-            return False, "Apprise reported a failure (see its log lines)"
+            said = redact(self._apprise_log, self.urls)
+            lines = [scrub(line.strip()) for line in said.splitlines() if line.strip()]
+            for line in lines:
+                logs.get().debug(f"apprise: {line}")
+            reason = "; ".join(lines[-3:]) or "it logged no reason"
+            return False, f"Apprise reported a failure: {reason}"
         except Exception as exc:  # noqa: BLE001 - a notification must never stop publishing
             return False, scrub(f"{type(exc).__name__}: {exc}")
 

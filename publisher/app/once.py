@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from publisher.core import logs
@@ -19,10 +20,12 @@ if TYPE_CHECKING:
 def open_for_run(config: Config) -> tuple[LedgerLock | None, Ledger]:
     """Take the SQLite lock (if SQLite), open the ledger, settle what a crash left ``sending``."""
     from publisher.store.ledger import Ledger
+    from publisher.store.ledger_safety import prepare_sqlite
     from publisher.store.lock import LedgerLock
 
     lock = None
     if not config.state_is_url:
+        prepare_sqlite(Path(config.state))
         lock = LedgerLock(config.state)
         lock.acquire()
     import os
@@ -43,6 +46,7 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
     from publisher.core.models import split_delivery_id
     from publisher.core.posts import read_posts
     from publisher.core.times import now_utc
+    from publisher.store.ledger_safety import guard_for
 
     lock, ledger = open_for_run(config)
     try:
@@ -55,6 +59,9 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
         notifier.setup()
         runner = Runner(config, ledger, build_channels(config), clock)
         polled = poll_due(config, ledger, clock())
+        identity = guard_for(config)
+        if identity is not None:
+            runner.guard = identity.check
         report = runner.run_once(read_posts(config))
         report.source_errors.extend(r.error for r in polled if r.error is not None)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from publisher.core.config import Config
@@ -19,8 +20,11 @@ def _images(post: Post) -> list[Path]:
     return found
 
 
-def queue_file(path: Path, config: Config) -> list[str]:
+def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[str]:
     """Queue one file; returns lines to print; raises PostError and writes nothing if bad."""
+    from publisher.core.advice import long_ago
+    from publisher.core.times import now_utc
+
     source = path.resolve()
     if not source.exists():
         raise PostError(str(path), "no such file", "check the path")
@@ -31,6 +35,10 @@ def queue_file(path: Path, config: Config) -> list[str]:
     inside = source.is_relative_to(config.posts_dir)
     home = config if inside else dataclasses.replace(config, posts_dir=source.parent)
     post = read_post(source, home)
+    if post.problems:  # e.g. an unknown channel: refused exactly as `check` reports it
+        first = post.problems[0]
+        raise PostError(first.path, "; ".join(p.reason for p in post.problems), first.hint,
+                        first.line)  # fmt: skip
     target = source if inside else config.posts_dir / source.name
     from publisher.channels import build_channels
 
@@ -38,7 +46,9 @@ def queue_file(path: Path, config: Config) -> list[str]:
     channels = build_channels(config)
     problems = [f"{d.id}: {e}" for d in deliveries for e in channels[d.channel].render(d).errors]
     if problems:
-        raise PostError(str(path), "; ".join(problems), "shorten the text, then queue it again")
+        from publisher.core.images import draft_hint
+
+        raise PostError(str(path), "; ".join(problems), draft_hint(" ".join(problems)))
     existing = {(p.id, p.language): p for p in read_posts(config).posts}
     twin = existing.get((post.id, post.language))
     if twin is not None and twin.path.resolve() != source:
@@ -63,6 +73,7 @@ def queue_file(path: Path, config: Config) -> list[str]:
         config.posts_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     lines = [f"queued {target}"]
-    lines += [f"warning: {w}" for w in (*post.warnings, *warnings)]
+    old = long_ago([post], now or now_utc())
+    lines += [f"warning: {w}" for w in (*post.warnings, *warnings, *old)]
     lines += [f"  {d.due_at:%Y-%m-%d %H:%M} UTC  {d.id}" for d in deliveries]
     return lines

@@ -33,9 +33,13 @@ from publisher.core.models import (
 from publisher.core.plan import Plan, expiry_reason, plan_post
 from publisher.core.posts import ReadResult
 from publisher.core.rows import planned_row
+from publisher.core.times import utc
 from publisher.store.ledger import Ledger
+from publisher.store.ledger_safety import DISTRUSTED, distrust_overdue, is_empty, look_first
 
 MAX_BACKOFF = timedelta(hours=6)
+#: An uncertain send is re-sent only when a read this long after the attempt finds nothing.
+SLOW_LISTING = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,15 @@ class RunReport:
     feeds_written: list[str] = field(default_factory=list)
     sync_counts: dict[str, int] = field(default_factory=dict)
     source_errors: list[PublisherError] = field(default_factory=list)
+    feed_errors: list[str] = field(default_factory=list)
 
     @property
     def exit_status(self) -> ExitStatus:
         if self.token_errors or self.post_errors or self.source_errors:
             return ExitStatus.BAD_INPUT
-        if any(o.state in (State.FAILED, State.UNCERTAIN) for o in self.outcomes):
+        if self.feed_errors or any(
+            o.state in (State.FAILED, State.UNCERTAIN) for o in self.outcomes
+        ):
             return ExitStatus.DELIVERY_FAILED
         return ExitStatus.OK
 
@@ -112,6 +119,9 @@ class Runner:
         self._lock = threading.Lock()
         #: Set to stop taking new deliveries (SIGTERM); the sends in flight finish.
         self.stopping = threading.Event()
+        #: Raises ``LedgerError`` when the ledger file was deleted or replaced (DESIGN §7).
+        self.guard: Callable[[], None] = lambda: None
+        self._fresh_checked = False
 
     def now(self) -> datetime:
         return self.ledger.db_now(self.clock())
@@ -122,8 +132,12 @@ class Runner:
         now = self.now()
         rows = self._replan(read.posts)
         keep = read.bad_paths
+        fresh = not self._fresh_checked and is_empty(self.ledger)
         counts = self.ledger.sync(rows, now, keep)
         self._keep_sources = frozenset(keep)
+        if fresh:  # a new (or lost and restarted) ledger: look for what is overdue first
+            distrust_overdue(self.ledger, self.plan.deliveries, now, self.config)
+        self._fresh_checked = True
         with self._lock:
             self._parked.clear()
         if report is not None:
@@ -177,11 +191,15 @@ class Runner:
                 return
             channel = self.channels.get(row.channel)
             delivery = self._deliveries.get(row.id)
-            if channel is None or delivery is None:
+            # The draft recorded before the attempt is enough, even when the file is gone.
+            if channel is None or (delivery is None and not row.attempt):
                 continue
             if not self._token_ok(channel, report):
                 continue
-            draft = attempted(row) or channel.render(delivery)
+            draft = attempted(row)
+            if draft is None:
+                assert delivery is not None
+                draft = channel.render(delivery)
             since = row.first_attempt_at or row.due_at
             try:
                 found = channel.find(draft, since)
@@ -198,6 +216,10 @@ class Runner:
         if found is not None:
             if self.ledger.mark_sent(row.id, found, now, draft.payload, detail=how, allowed=was):
                 self._record(report, Outcome(row.id, row.channel, State.SENT, found.remote_url))
+        elif row.attempts and row.updated_at and now - utc(row.updated_at) < SLOW_LISTING:
+            # A listing may lag behind the post: re-send only after a read this much later.
+            logs.get().info(f"{row.id}: not found yet; looking again after "
+                            f"{utc(row.updated_at) + SLOW_LISTING:%H:%M:%S} UTC")  # fmt: skip
         elif row.attempts >= self.config.max_attempts:
             message = f"not found after an uncertain send, and {row.attempts} attempts made"
             if self.ledger.mark_failed(row.id, message, now, allowed=was):
@@ -254,6 +276,7 @@ class Runner:
             if cap and self.ledger.sent_count_since(name, now - timedelta(hours=1)) >= cap:
                 logs.get().info(f"channel {name}: {cap} posts in the last hour; the rest waits")
                 return None
+            self.guard()
             with self._lock:
                 exclude = skipped | self._parked
             claimed = self.ledger.claim(now, self.config.lease, limit=1, channel=name,
@@ -292,6 +315,20 @@ class Runner:
             if self.ledger.mark_failed(row.id, message, now):
                 self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
             return True
+        if look_first(row.was_uncertain, row.attempt):  # a new ledger's overdue delivery
+            try:
+                found = channel.find(draft, row.due_at)
+            except ChannelError as exc:  # never sent unlooked: wait, or fail if it cannot work
+                if exc.retry or exc.uncertain:
+                    self.ledger.release(row.id, f"{DISTRUSTED} (cannot look yet: {exc})", now)
+                    return False
+                message = f"cannot look for it before sending (a new ledger): {exc}"
+                if self.ledger.mark_failed(row.id, message, now):
+                    self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
+                return True
+            if found is not None:
+                self._settle_lookup(row, draft, found, report, "found: sent before the new ledger")
+                return True
         logs.state_change(row.id, row.channel, State.SENDING.value, f"attempt {row.attempts}")
         self.ledger.record_attempt(row.id, draft.payload, draft.text)
         self._hold(row.id)
@@ -346,6 +383,8 @@ class Runner:
     # -- feeds ---------------------------------------------------------------------
     def rebuild_feeds(self, report: RunReport, names: Iterable[str] | None = None) -> None:
         """Rewrite the feed files (all, or the named channels') from the ledger if stale."""
+        from publisher.app.feeds import rebuild
+
         wanted = None if names is None else set(names)
         for name, channel in self.channels.items():
             follow = getattr(channel, "follow", None)  # ical (issue 15): entries follow edits
@@ -355,11 +394,7 @@ class Runner:
                     report.feeds_written.append(name)
                     logs.get().info(f"calendar {name} written")
             elif isinstance(channel, Feed) and (wanted is None or name in wanted):
-                limit = int(channel.config.options.get("max_items", 50))
-                items = [payload for _, payload in self.ledger.sent_payloads(name, limit)]
-                if channel.rebuild(items):
-                    report.feeds_written.append(name)
-                    logs.get().info(f"feed {name} written: {len(items)} items")
+                rebuild(name, channel, self.ledger, report.feeds_written, report.feed_errors)
 
     # -- helpers -------------------------------------------------------------------
     def _token_ok(self, channel: Channel, report: RunReport) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from publisher.core.config import Config
 from publisher.core.models import UNSETTLED, LedgerRow, State
+from publisher.core.printable import printable
 from publisher.core.times import iso_utc, zone
 from publisher.store.ledger import Ledger
 
@@ -56,8 +57,8 @@ def status_text(rows: list[tuple[dict[str, Any], LedgerRow]], config: Config) ->
         problem = row.state in (State.FAILED, State.UNCERTAIN, State.RETRYING, State.EXPIRED)
         detail = (row.error if problem else row.remote_url) or row.error or ""
         lines.append(
-            f"{data['state']:<9} {due:%Y-%m-%d %H:%M} {row.attempts:>2}x  {row.id}{flag}"
-            + (f"\n          {detail}" if detail else "")
+            f"{data['state']:<9} {due:%Y-%m-%d %H:%M} {row.attempts:>2}x  {printable(row.id)}{flag}"
+            + (f"\n          {printable(detail)}" if detail else "")
         )
     counts: dict[str, int] = {}
     for data, _ in rows:

@@ -15,7 +15,7 @@ from pathlib import Path
 from publisher.core.config import Config
 from publisher.core.errors import ConfigError, PostError
 from publisher.core.models import Post
-from publisher.core.posts import ReadResult, collect, read_post
+from publisher.core.posts import ReadResult, collect, folder_error, parse_safely, read_post
 
 Stamp = tuple[int, int, int]
 
@@ -62,6 +62,7 @@ class PostWatcher:
         self.config = config
         self.parse = parse
         self._cache: dict[str, _Entry] = {}
+        self._unreadable: dict[str, PostError] = {}
 
     def _files(self) -> Iterator[tuple[str, Stamp]]:
         """Every ``*.md`` below posts_dir with its stamp (``os.scandir``: the cheapest walk)."""
@@ -70,7 +71,10 @@ class PostWatcher:
             folder = stack.pop()
             try:
                 entries = list(os.scandir(folder))
-            except OSError:
+            except FileNotFoundError:  # deleted while we looked
+                continue
+            except OSError as exc:  # unreadable: its posts are kept, not taken as deleted
+                self._unreadable[folder] = folder_error(Path(folder), exc, self.config)
                 continue
             for entry in entries:  # the same files as posts.post_files (rglob)
                 try:
@@ -93,6 +97,7 @@ class PostWatcher:
         changed: list[Path] = []
         errors: list[PostError] = []
         seen: set[str] = set()
+        was_unreadable, self._unreadable = self._unreadable, {}
         for name, now in self._files():
             seen.add(name)
             entry = self._cache.get(name)
@@ -107,16 +112,16 @@ class PostWatcher:
                 errors.append(outcome)
             (added if entry is None else changed).append(path)
             self._cache[name] = new
+        errors.extend(e for f, e in self._unreadable.items() if f not in was_unreadable)
         removed = [name for name in self._cache if name not in seen]
+        if not removed and set(was_unreadable) != set(self._unreadable):
+            changed.extend(Path(f) for f in set(was_unreadable) ^ set(self._unreadable))
         for name in removed:
             del self._cache[name]
         return Changes(tuple(added), tuple(changed), tuple(Path(n) for n in removed), tuple(errors))
 
     def _parse(self, path: Path) -> Post | PostError:
-        try:
-            return self.parse(path, self.config)
-        except PostError as exc:
-            return exc
+        return parse_safely(self.parse, path, self.config)
 
     @staticmethod
     def _images_changed(entry: _Entry) -> bool:
@@ -125,7 +130,9 @@ class PostWatcher:
     def result(self) -> ReadResult:
         """Every cached post file as ``read_posts`` would return it (same order)."""
         paths = sorted(Path(name) for name in self._cache)
-        return collect(((p, self._cache[str(p)].outcome) for p in paths), self.config)
+        folders = [(Path(f), e) for f, e in sorted(self._unreadable.items())]
+        files = ((p, self._cache[str(p)].outcome) for p in paths)
+        return collect([*folders, *files], self.config)
 
     def __len__(self) -> int:
         return len(self._cache)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from publisher.core.errors import ChannelError, TokenMissing
+from publisher.core.errors import ChannelError, TokenMissing, TokenUnusable
 from publisher.core.secrets import check_expiry, redact, scrub
 
 if TYPE_CHECKING:
@@ -93,7 +93,25 @@ def read_token(cfg: ChannelConfig, environ: Mapping[str, str] | None = None) -> 
     value = env.get(name, "").strip()
     if not value:
         raise TokenMissing(cfg.name, name)
+    problem = token_problem(value)
+    if problem:
+        raise TokenUnusable(cfg.name, name, problem)
     return value
+
+
+def token_problem(value: str) -> str | None:
+    """Why a token value cannot go in an HTTP header (never quoting the secret), or None."""
+    for position, char in enumerate(value, start=1):
+        if char in "\r\n":
+            return f"holds a line break (character {position})"
+        if ord(char) < 0x20 or ord(char) == 0x7F:
+            return f"holds a control character U+{ord(char):04X} (character {position})"
+        if ord(char) > 0xFF:
+            return (
+                f"holds the character U+{ord(char):04X} (character {position}), which is not "
+                "allowed in an HTTP header (a zero-width space pasted from a web page?)"
+            )
+    return None
 
 
 class Http:
@@ -183,19 +201,29 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
-def _never_sent(exc: Exception) -> bool:
-    """True when the connection failed before any byte of the request left (refused, DNS)."""
-    text = repr(exc)
-    return any(
-        marker in text
-        for marker in (
-            "NewConnectionError",
-            "Connection refused",
-            "NameResolutionError",
-            "Failed to resolve",
-            "No route to host",
-        )
-    )
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection failed before any byte of the request left (refused, DNS).
+
+    Decided by urllib3's exception types found along the cause chain (and ``args``, where
+    ``requests`` keeps the ``MaxRetryError``), never by message text.
+    """
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        # NameResolutionError is a NewConnectionError subclass (urllib3 2).
+        if isinstance(current, NewConnectionError | ConnectTimeoutError):
+            return True
+        if isinstance(current, MaxRetryError) and current.reason is not None:
+            todo.append(current.reason)
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
 
 
 def json_body(response: requests.Response) -> Any | None:
@@ -234,6 +262,7 @@ __all__ = [
     "normalize_text",
     "read_image",
     "read_token",
+    "token_problem",
     "redact",
     "scrub",
 ]

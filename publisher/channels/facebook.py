@@ -53,6 +53,12 @@ RENEW_HINT = (
 THROTTLED = frozenset({4, 17, 32, 613, 80001})
 #: x-app-usage gives percentages of a rolling hour and no reset time: wait this long at 100%.
 APP_USAGE_BACKOFF = 15 * 60.0
+#: Photos Facebook takes (DESIGN §7): these types, by their bytes, up to 10 MB.
+PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/bmp": "BMP",
+               "image/tiff": "TIFF"}  # fmt: skip
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+#: Error 368 without "already posted": Meta says wait and retry; no sooner than an hour.
+BLOCKED_WAIT = 3600.0
 UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
 
 
@@ -90,7 +96,7 @@ class FacebookChannel:
         else:
             payload["endpoint"] = self._path("/feed")
             payload["fields"] = {"message": text, **({"link": view.link} if view.link else {})}
-        errors = []
+        errors = image_problems(view.image) if view.image is not None else []
         if len(text) > LIMIT:
             errors.append(f"the text has {len(text)} characters; Facebook accepts at most {LIMIT}")
         return Draft(
@@ -110,7 +116,8 @@ class FacebookChannel:
         if draft.errors:
             raise ChannelError(
                 f"not sent to {self.name}: " + "; ".join(draft.errors),
-                hint="shorten the text (or its [facebook] text override), then `publisher retry ID`",
+                hint="fix the image or shorten the text (or its [facebook] override), "
+                "then `publisher retry ID`",
             )
         payload = draft.payload
         fields = {key: _form_value(value) for key, value in payload.get("fields", {}).items()}
@@ -260,13 +267,20 @@ def classify(
             hint=f'set api_version in [channels.{cfg.name}] to a current version, e.g. "v26.0"',
             code=label,
         )
-    # 368 also comes as "You've already posted this" (a duplicate): still failed, but after
-    # an uncertain attempt the runner then looks for the post, as it does for 506.
-    already = code == 368 and "already posted" in str(error.get("message", "")).lower()
-    return ChannelError(
-        detail, hint="see Facebook's message; fix the post or the Page", code=label,
-        duplicate=already,
-    )  # fmt: skip
+    if code == 368 and "already posted" in str(error.get("message", "")).lower():
+        # A duplicate: failed, but after an uncertain attempt the runner looks for the post.
+        return ChannelError(
+            f"Facebook says this was already posted ({detail})",
+            hint="change the text; if an earlier attempt was uncertain, the post is probably there",
+            duplicate=True, code=label,
+        )  # fmt: skip
+    if code == 368:  # "temporarily blocked ... wait and retry": not before an hour has passed
+        return ChannelError(
+            f"Facebook has temporarily blocked posting on this Page ({detail})",
+            hint="it is tried again in an hour at the earliest", retry=True,
+            retry_after=max(BLOCKED_WAIT, retry_after(headers) or 0.0), code=label,
+        )  # fmt: skip
+    return ChannelError(detail, hint="see Facebook's message; fix the post or the Page", code=label)
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -295,17 +309,23 @@ def _header_json(headers: Mapping[str, str], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def image_problems(path: Path) -> list[str]:
+    """Why Facebook would refuse this photo, judged by its bytes (empty when it is fine)."""
+    from publisher.core.images import problems_for
+
+    return problems_for(path, "Facebook", PHOTO_TYPES, max_bytes=PHOTO_MAX_BYTES)
+
+
 def _file_entry(image: Path, warnings: list[str]) -> dict[str, Any]:
-    """What preview shows of an upload: the path, its size and MIME type."""
-    mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
-    if not mime.startswith("image/"):
-        warnings.append(f"{image.name}: {mime} is not an image type Facebook accepts")
+    """What preview shows of an upload: the path, its size and MIME type (by its bytes)."""
+    from publisher.core.images import ImageProblem, inspect
+
     try:
-        size: int | None = image.stat().st_size
-    except OSError:
-        size = None
-        warnings.append(f"image {image} does not exist (yet); publishing will fail without it")
-    return {"path": str(image), "bytes": size, "type": mime}
+        facts = inspect(image)
+    except ImageProblem:
+        return {"path": str(image), "bytes": None, "type": "application/octet-stream"}
+    mime = facts.mime or mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+    return {"path": str(image), "bytes": facts.size, "type": mime}
 
 
 def _read_file(entry: Mapping[str, Any]) -> tuple[str, bytes, str]:

@@ -42,6 +42,8 @@ LIMIT = 3000
 POSTS = "/rest/posts"
 IMAGE_URN = "<image URN, filled in after the upload>"
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif"}
+#: LinkedIn's largest image (DESIGN §7), in pixels.
+MAX_PIXELS = 36_152_320
 UPLOAD_TIMEOUT = (5.0, 120.0)
 FIND_PAGE = 50
 #: Reconcile also accepts posts this much older than the first attempt (clocks disagree).
@@ -314,17 +316,25 @@ def _oauth_base(api_url: str) -> str:
     return "https://www.linkedin.com" if api_url == "https://api.linkedin.com" else api_url
 
 
+def image_problems(path: Path) -> list[str]:
+    """Why LinkedIn would refuse this image, judged by its bytes (empty when it is fine)."""
+    from publisher.core.images import problems_for
+
+    types = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}
+    return problems_for(path, "LinkedIn", types, max_pixels=MAX_PIXELS)
+
+
 def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> dict[str, Any] | None:
     """What preview shows of the image to upload; problems go to the draft's errors."""
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if mime not in IMAGE_TYPES:
-        errors.append(f"{delivery_id}: LinkedIn takes JPEG, PNG or GIF images, not {path.name}")
+    from publisher.core.images import ImageProblem, inspect
+
+    errors.extend(f"{delivery_id}: {problem}" for problem in image_problems(path))
     try:
-        size = path.stat().st_size
-    except OSError:
-        errors.append(f"{delivery_id}: the image {path} cannot be read")
+        facts = inspect(path)
+    except ImageProblem:
         return None
-    return {"path": str(path), "bytes": size, "type": mime, "alt": alt}
+    mime = facts.mime or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return {"path": str(path), "bytes": facts.size, "type": mime, "alt": alt}
 
 
 def _description(post: Post, link: str) -> str:

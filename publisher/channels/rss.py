@@ -16,6 +16,7 @@ from datetime import date, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from publisher.channels.base import Health, Http
@@ -40,6 +41,11 @@ def text(value: str) -> str:
     )
 
 
+def html_text(value: str) -> str:
+    """Plain text as HTML text: ``&``, ``<`` and ``>`` as entities (then XML-escaped by ``text``)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _summary(plain: str) -> str:
     first = plain.split("\n\n", 1)[0].strip()
     if len(first) <= SUMMARY_CHARS:
@@ -60,12 +66,12 @@ class RssChannel:
         self.media_dir = self.path.parent / "media"
 
     def _media_name(self, image: Path) -> str:
+        """The image's path relative to posts_dir: two images never share a name in media/."""
         try:
             rel = image.relative_to(self.settings.posts_dir)
         except ValueError:
             rel = Path(image.name)
-        parts = rel.parts[1:] if len(rel.parts) > 1 and rel.parts[0] == "media" else rel.parts
-        return "/".join(parts)
+        return "/".join(rel.parts)
 
     def render(self, delivery: Delivery) -> Draft:
         """The item as it will stand in the feed."""
@@ -93,20 +99,25 @@ class RssChannel:
             "description": summary,
             "content_html": html,
             "pub_date": rfc822(delivery.due_at),
-            "categories": list(post.tags),
+            "categories": [tag for tag in post.tags if tag.strip()],
         }
         errors: list[str] = []
         if view.image is not None:
+            from publisher.core.images import ImageProblem, inspect
+
             name = self._media_name(view.image)
+            size, mime = 0, None
             try:
-                size = view.image.stat().st_size
-            except OSError:
-                size = 0
-                errors.append(f"image {view.image} is missing")
+                facts = inspect(view.image)
+                size, mime = facts.size, facts.mime
+            except ImageProblem as exc:
+                errors.append(str(exc))
             payload["enclosure"] = {
-                "url": opts["media_url"] + name,
+                "url": opts["media_url"] + quote(name),
                 "length": size,
-                "type": mimetypes.guess_type(view.image.name)[0] or "application/octet-stream",
+                "type": mime
+                or mimetypes.guess_type(view.image.name)[0]
+                or "application/octet-stream",
                 "path": str(view.image),
                 "file": name,
             }
@@ -114,7 +125,12 @@ class RssChannel:
                      warnings=tuple(warnings), errors=tuple(errors))  # fmt: skip
 
     def publish(self, draft: Draft) -> Receipt:
-        """Copy the item's image beside the feed; the ledger then holds the item itself."""
+        """Copy the item's image beside the feed; the ledger then holds the item itself.
+
+        The feed's folder is probed first: a feed that cannot be written leaves the item
+        unsent (it is tried again), never ``sent`` into a file nobody gets.
+        """
+        self._probe()
         enclosure = draft.payload.get("enclosure")
         if enclosure:
             source = Path(enclosure["path"])
@@ -131,8 +147,34 @@ class RssChannel:
         return Receipt(remote_id=str(draft.payload["guid"]), remote_url=str(draft.payload["link"]))
 
     def find(self, draft: Draft, since: datetime) -> Receipt | None:
-        """A feed item exists only once the ledger says sent; re-publishing is harmless."""
+        """The item in the feed file as it stands (a lost ledger's feed), read with feedparser."""
+        import feedparser
+
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            return None
+        guid = str(draft.payload["guid"])
+        for entry in feedparser.parse(raw).entries:
+            if entry.get("id") == guid:
+                return Receipt(remote_id=guid, remote_url=str(entry.get("link") or ""))
         return None
+
+    def _probe(self) -> None:
+        """Raise ``ChannelError`` (retry) naming the feed when its folder cannot be written."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            raise ChannelError(
+                f"cannot write the feed {self.path} ({exc.strerror or exc})",
+                hint=f"make {self.path.parent} a writable folder for the user running "
+                f"publisher, or change path in [channels.{self.name}]; the item stays unsent "
+                "and is tried again",
+                retry=True,
+            ) from None
 
     def check_online(self, today: date) -> Health:
         folder = self.path.parent
@@ -188,8 +230,9 @@ def _item_xml(item: Mapping[str, Any]) -> str:
         f'<guid isPermaLink="false">{escape(item["guid"])}</guid>',
         f"<pubDate>{escape(item['pub_date'])}</pubDate>",
     ]
-    lines += [f"<category>{text(tag)}</category>" for tag in item.get("categories", ())]
-    lines.append(f"<description>{text(item['description'])}</description>")
+    lines += [f"<category>{text(tag)}</category>" for tag in item.get("categories", ()) if tag]
+    # RSS readers (and the W3C validator) read <description> as HTML: encode it as HTML text.
+    lines.append(f"<description>{text(html_text(item['description']))}</description>")
     lines.append(f"<content:encoded><![CDATA[{html}]]></content:encoded>")
     enclosure = item.get("enclosure")
     if enclosure:

@@ -299,7 +299,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         languages=pub["languages"],
         catch_up=pub["catch_up"],
         tick=pub["tick"],
-        max_attempts=max(1, pub["max_attempts"]),
+        max_attempts=_at_least_one("publisher.max_attempts", pub["max_attempts"]),
         lease=pub["lease"],
         retry_backoff=pub["retry_backoff"],
         reminder_offsets=rem["offsets"],
@@ -337,3 +337,11 @@ def load_config(path: Path) -> Config:
         return parse_config(data, path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.message}", exc.hint) from None
+
+
+def _at_least_one(path: str, value: int) -> int:
+    """``max_attempts = 0`` would mean "never send": refused rather than silently 1."""
+    if value < 1:
+        raise ConfigError(f"{path}: must be at least 1, got {value}",
+                          "the number of attempts per delivery, e.g. 5")  # fmt: skip
+    return value

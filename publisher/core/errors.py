@@ -58,6 +58,21 @@ class TokenMissing(PublisherError):
         self.env = env
 
 
+class TokenUnusable(TokenMissing):
+    """A token value that cannot go in an HTTP header; like an unset token, that channel waits."""
+
+    def __init__(self, channel: str, env: str, problem: str) -> None:
+        PublisherError.__init__(
+            self,
+            f"channel {channel!r}: the environment variable {env} {problem}, so it cannot be "
+            "sent as a token",
+            f"set {env} again with only the token itself (copy it from the service's page, "
+            "not from a web page or a document that may add hidden characters)",
+        )
+        self.channel = channel
+        self.env = env
+
+
 class LedgerError(PublisherError):
     """The ledger cannot be opened, is locked, or a delivery is not in the state asked for."""
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from publisher.core.config import CHANNEL_TYPE_KEYS, FRONT_MATTER_KEYS, Config
-from publisher.core.durations import parse_duration
+from publisher.core.durations import to_timedelta
 from publisher.core.errors import PostError
 from publisher.core.models import Event, Override
 from publisher.core.times import localize, zone
@@ -23,6 +23,10 @@ EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "
 OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])
 RSS_OVERRIDE_KEYS = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
 ICAL_OVERRIDE_KEYS = frozenset(["publish_at", "link", "enabled"])  # ical (issue 15)
+#: Times outside these years are refused: they cannot be placed in UTC or planned around.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
+#: A reminder at most this long before its event (and so always a plannable date).
+LONGEST_OFFSET_DAYS = 3660
 
 
 class Fields:
@@ -65,9 +69,18 @@ def wall_time(
                 else date.fromisoformat(value)
             )
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value, None
-        aware, warning = localize(value, zone(tz))
+        warning = None
+        aware = value
+        try:
+            if value.tzinfo is None:
+                aware, warning = localize(value, zone(tz))
+            placed = aware.astimezone(UTC)
+        except (OverflowError, ValueError):
+            placed = None
+        if placed is None or not FIRST_YEAR <= placed.year <= LAST_YEAR:
+            raise ctx.fail(key, f"{value} cannot be placed in time (UTC)",
+                           f"use a date between the years {FIRST_YEAR} and {LAST_YEAR}, "
+                           "e.g. 2027-05-02T10:00:00", table)  # fmt: skip
         where = f"{table}.{key}" if table else key
         return aware, f"{where}: {warning}" if warning else None
     if isinstance(value, date):
@@ -100,6 +113,9 @@ def image_path(
     if not image.is_relative_to(config.posts_dir):
         raise ctx.fail(key, f"{value!r} is outside posts_dir ({config.posts_dir})",
                        "keep images inside the posts folder, e.g. posts/media/", table)  # fmt: skip
+    if image.is_dir():
+        raise ctx.fail(key, f"image {value!r} is a folder, not an image file",
+                       "name the image file inside it", table)  # fmt: skip
     if not image.is_file():
         raise ctx.fail(key, f"image {value!r} not found (looked for {image})",
                        "check the path; it is relative to the post file", table)  # fmt: skip
@@ -128,7 +144,12 @@ def event_table(ctx: Fields, data: Any, tz: str, config: Config, warnings: list[
         reminders = strings(ctx, "reminders", data["reminders"])
     for offset in reminders:
         try:
-            parse_duration(offset)
+            try:
+                too_far = to_timedelta(offset).days > LONGEST_OFFSET_DAYS
+            except OverflowError:
+                too_far = True
+            if too_far:
+                raise ValueError(f"{offset!r} is more than 10 years before the event")
         except ValueError as exc:
             raise ctx.fail("reminders", str(exc), 'e.g. reminders = ["30d", "7d", "1d", "2h"]',
                            "event") from None  # fmt: skip

@@ -6,9 +6,10 @@ first line.  Reading a folder collects errors per file so one bad file never sto
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +28,13 @@ from publisher.core.fields import (
     wall_time,
 )
 from publisher.core.models import Post
+from publisher.core.printable import printable
 from publisher.core.times import zone
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f\s/](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s/])?$")
 #: Larger files are refused: no channel takes that much text, and every run would read it.
 MAX_POST_BYTES = 1024 * 1024
+_SUFFIX = re.compile(r"^[A-Za-z]+(-[A-Za-z0-9]{2,8})?$")
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -48,7 +51,8 @@ def language_of(path: Path, config: Config) -> tuple[str, str]:
     """(language, stem without the language suffix) from ``name.<lang>.md``."""
     stem = path.name[: -len(".md")]
     head, dot, tail = stem.rpartition(".")
-    if dot and LANGUAGE.match(tail) and head:
+    # Any letters suffix is meant as a language (``.klingon``): checked against the config.
+    if dot and (LANGUAGE.match(tail) or _SUFFIX.match(tail)) and head:
         return tail, head
     return config.languages[0], stem
 
@@ -93,6 +97,10 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
     front, body = split_front_matter(text, source)
     try:
         data = tomllib.loads(front)
+    except RecursionError:
+        raise PostError(source, "the settings are nested too deeply to read",
+                        "front matter needs at most a few levels of [tables] and [lists]",
+                        2) from None  # fmt: skip
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE.search(message)
@@ -105,7 +113,8 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
     if language not in config.languages:
         raise PostError(source, f"language {language!r} (from the file name) is not configured",
                         f"use one of {', '.join(config.languages)} or add it to "
-                        "[publisher].languages")  # fmt: skip
+                        "[publisher].languages; if it is not a language, rename the file "
+                        f"(e.g. {stem}-{language}.md)")  # fmt: skip
     tables = {k: v for k, v in data.items() if k not in TOP_KEYS}
     warnings: list[str] = []
     problems: list[PostError] = []
@@ -210,9 +219,48 @@ def read_post(path: Path, config: Config) -> Post:
 
 def post_files(posts_dir: Path) -> list[Path]:
     """Every ``*.md`` below ``posts_dir``, in a stable order."""
+    return walk_posts(posts_dir)[0]
+
+
+def walk_posts(posts_dir: Path) -> tuple[list[Path], list[tuple[Path, OSError]]]:
+    """Every ``*.md`` below ``posts_dir`` (stable order), and each folder that cannot be read.
+
+    An unreadable folder is reported, never taken as empty: its posts must not be cancelled.
+    """
+    files: list[Path] = []
+    unreadable: list[tuple[Path, OSError]] = []
     if not posts_dir.is_dir():
-        return []
-    return sorted(p for p in posts_dir.rglob("*.md") if not p.is_symlink() or p.exists())
+        return files, unreadable
+    stack = [str(posts_dir)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except FileNotFoundError:  # deleted while we looked
+            continue
+        except OSError as exc:
+            unreadable.append((Path(folder), exc))
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    stack.append(entry.path)
+                broken_link = entry.is_symlink() and not (entry.is_file() or entry.is_dir())
+                if entry.name.endswith(".md") and not broken_link:
+                    files.append(Path(entry.path))
+            except OSError:
+                continue
+    return sorted(files), sorted(unreadable, key=lambda pair: pair[0])
+
+
+def folder_error(folder: Path, exc: OSError, config: Config) -> PostError:
+    """A posts folder that cannot be read: its posts keep their deliveries until it can."""
+    source = _display(folder, config).rstrip("/") + "/"
+    return PostError(source, f"cannot read this folder ({exc.strerror or exc}); its posts are "
+                     "neither planned nor cancelled until it can be read",
+                     "check the folder's permissions (the user running publisher must be able "
+                     "to list and read it)")  # fmt: skip
 
 
 def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) -> ReadResult:
@@ -248,6 +296,26 @@ def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) ->
     return ReadResult(posts, errors, frozenset(bad))
 
 
+def read_post_safely(path: Path, config: Config) -> Post | PostError:
+    """One file's Post or its error; whatever the file holds, never another exception."""
+    return parse_safely(read_post, path, config)
+
+
+def parse_safely(
+    parse: Callable[[Path, Config], Post], path: Path, config: Config
+) -> Post | PostError:
+    """Run a post-file parser; any failure becomes an error naming that file alone."""
+    try:
+        return parse(path, config)
+    except PostError as exc:
+        return exc
+    except (RecursionError, OverflowError, ValueError, TypeError, KeyError, OSError) as exc:
+        # The last line of defence: a value no check foresaw still stops only this file.
+        return PostError(_display(path, config),
+                         f"this file cannot be used ({type(exc).__name__}: {printable(str(exc))})",
+                         "check its dates and values; run `publisher check` after fixing it")  # fmt: skip
+
+
 def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResult:
     """Read every post file (or the given ones), one error per bad file."""
     results: list[tuple[Path, Post | PostError]] = []
@@ -256,11 +324,11 @@ def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResul
             f"publisher.posts_dir: the folder {config.posts_dir} does not exist",
             "create it, fix posts_dir, or mount it; nothing is planned (or cancelled) without it",
         )
-    for path in post_files(config.posts_dir) if paths is None else paths:
-        try:
-            results.append((path, read_post(path, config)))
-        except PostError as exc:
-            results.append((path, exc))
+    if paths is None:
+        paths, unreadable = walk_posts(config.posts_dir)
+        results.extend((folder, folder_error(folder, exc, config)) for folder, exc in unreadable)
+    for path in paths:
+        results.append((path, read_post_safely(path, config)))
     return collect(results, config)
 
 
@@ -272,6 +340,6 @@ def _absolute(path: Path) -> Path:
 def _display(path: Path, config: Config) -> str:
     """The path as a user would name it: relative to the config's folder where possible."""
     try:
-        return str(_absolute(path).relative_to(config.path.parent))
+        return printable(str(_absolute(path).relative_to(config.path.parent)))
     except ValueError:
-        return str(path)
+        return printable(str(path))

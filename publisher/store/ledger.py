@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from publisher.core.errors import LedgerError
 from publisher.core.models import EDITABLE, LedgerRow, Receipt, State
+from publisher.store.ledger_safety import prepare_sqlite
 from publisher.store.schema import (
     MIGRATIONS,
     deliveries,
@@ -51,13 +52,15 @@ class Ledger(SentRows):
     def open(cls, url: str, worker: str = "") -> Ledger:
         """Open (creating an SQLite file and its folder if needed) and migrate."""
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite(Path(url.removeprefix("sqlite:///")))  # never an emptied ledger
         try:
             ledger = cls(make_engine(url), worker)
             ledger.migrate()
         except sa.exc.OperationalError as exc:
             raise LedgerError(
-                f"cannot open the ledger: {safe_db_error(exc)}",
+                f"cannot open the ledger {url.removeprefix('sqlite:///')}: {safe_db_error(exc)}"
+                if url.startswith("sqlite")
+                else f"cannot open the ledger: {safe_db_error(exc)}",
                 "check [publisher].state and that the database is reachable",
             ) from None
         return ledger
@@ -69,6 +72,7 @@ class Ledger(SentRows):
             path = Path(url.removeprefix("sqlite:///"))
             if not path.exists():
                 return None
+            prepare_sqlite(path)
             return cls(make_engine(url, read_only=True))
         try:
             ledger = cls(make_engine(url))

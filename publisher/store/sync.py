@@ -30,6 +30,7 @@ def sync_rows(
     keep_sources: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
     """Apply the plan to the ledger in one transaction; returns counts by what happened."""
+
     t = deliveries
     wanted = {row["id"]: row for row in planned}
     counts = {"new": 0, "updated": 0, "cancelled": 0, "restored": 0, "changed": 0}
@@ -73,7 +74,7 @@ def sync_rows(
         gone = [
             i for i, r in current.items()
             if i not in wanted and State(r.state) in (State.PENDING, State.RETRYING)
-            and r.source not in keep_sources
+            and not kept(r.source, keep_sources)
         ]  # fmt: skip
         if inserts:
             conn.execute(t.insert(), inserts)
@@ -118,3 +119,10 @@ def _entry(
 ) -> dict[str, Any]:
     return {"delivery_id": delivery_id, "at": now, "state": state.value, "detail": detail,
             "worker": worker}  # fmt: skip
+
+
+def kept(source: str, keep_sources: frozenset[str]) -> bool:
+    """A row of a bad file, or of a file inside an unreadable folder (``posts/sub/``)."""
+    return source in keep_sources or any(
+        k.endswith("/") and source.startswith(k) for k in keep_sources
+    )

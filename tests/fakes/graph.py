@@ -69,6 +69,8 @@ class Script:
     headers: dict[str, str] = field(default_factory=dict)
     create: bool = False
     seconds: float = 0.0
+    #: Answer only a request of this method (``"POST"``: a send), letting others through.
+    method: str | None = None
 
 
 def error_body(
@@ -154,22 +156,28 @@ class FakeGraph:
         is_transient: bool | None = None,
         headers: dict[str, str] | None = None,
         create: bool = False,
+        method: str | None = None,
     ) -> None:
-        """Answer the next request with a Graph error (after creating the post if ``create``)."""
+        """Answer the next request (of ``method``) with a Graph error (creating the post first
+        if ``create``)."""
         body = error_body(code, subcode, message, is_transient)
-        self._scripts.append(Script("error", status, body, headers or {}, create))
+        self._scripts.append(Script("error", status, body, headers or {}, create, method=method))
 
-    def html_next(self, status: int = 502, *, create: bool = False) -> None:
+    def html_next(
+        self, status: int = 502, *, create: bool = False, method: str | None = None
+    ) -> None:
         """Answer the next request with an HTML error page, as a proxy in front of Graph does."""
-        self._scripts.append(Script("html", status, create=create))
+        self._scripts.append(Script("html", status, create=create, method=method))
 
-    def hang_next(self, seconds: float = 1.5, *, create: bool = True) -> None:
+    def hang_next(
+        self, seconds: float = 1.5, *, create: bool = True, method: str | None = None
+    ) -> None:
         """Answer the next request only after ``seconds`` (longer than the client waits)."""
-        self._scripts.append(Script("hang", create=create, seconds=seconds))
+        self._scripts.append(Script("hang", create=create, seconds=seconds, method=method))
 
-    def drop_next(self, *, create: bool = True) -> None:
+    def drop_next(self, *, create: bool = True, method: str | None = None) -> None:
         """Close the connection without any answer after reading the request."""
-        self._scripts.append(Script("drop", create=create))
+        self._scripts.append(Script("drop", create=create, method=method))
 
     def add_post(self, message: str, created_time: datetime | None = None) -> dict[str, Any]:
         """Seed a post the Page already has (e.g. older ones, for paging)."""
@@ -246,7 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "not exist, cannot be loaded due to missing permissions, or does not support "
                 "this operation.",
             )  # fmt: skip
-        script = g._scripts.popleft() if g._scripts else None
+        scripts, script = g._scripts, None
+        head = scripts[0] if isinstance(scripts, deque) and scripts else None
+        if scripts and (head is None or head.method in (None, method)):
+            script = scripts.popleft()
         if script is None:
             return self._route(method, edge, query, fields, files)
         if script.create:

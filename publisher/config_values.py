@@ -104,23 +104,6 @@ def _offsets(path: str, value: Any) -> tuple[str, ...]:
     return offsets
 
 
-def _api_version_fb(path: str, value: Any) -> str:
-    text = _str(path, value)
-    if not re.match(r"^v\d+\.\d+$", text):
-        raise ConfigError(f"{path}: {text!r} is not a Graph API version", 'e.g. "v26.0"')
-    return text
-
-
-def _api_version_li(path: str, value: Any) -> str:
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    text = _str(path, text)
-    if not re.match(r"^\d{6}(\.\d+)?$", text):
-        raise ConfigError(
-            f"{path}: {text!r} is not a LinkedIn-Version", 'use YYYYMM, e.g. "202608"'
-        )
-    return text
-
-
 def _env_name(path: str, value: Any) -> str:
     """The NAME of an environment variable; the value is never echoed (it may be a secret)."""
     if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from publisher.config import CHANNEL_TYPE_KEYS, FRONT_MATTER_KEYS, Config
+from publisher.config import FRONT_MATTER_KEYS, Config
 from publisher.durations import parse_duration
 from publisher.errors import PostError
 from publisher.models import Event, Override
@@ -20,8 +20,6 @@ from publisher.times import localize, zone
 
 TOP_KEYS = FRONT_MATTER_KEYS
 EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "reminder_time"])
-OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])
-RSS_OVERRIDE_KEYS = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
 
 
 class Fields:
@@ -156,13 +154,16 @@ def override_tables(
     warnings: list[str],
     problems: list[PostError],
 ) -> dict[str, Override]:
+    from publisher.plugins import channel_type, type_names
+
     types = {c.type: c for c in config.channels.values()}
+    installed = type_names()
     out: dict[str, Override] = {}
     for name, data in tables.items():
         channel = config.channels.get(name) or types.get(name)
         kind = channel.type if channel is not None else name
-        if kind not in CHANNEL_TYPE_KEYS:
-            known = ", ".join(sorted(set(config.channels) | set(CHANNEL_TYPE_KEYS)))
+        if kind not in installed:
+            known = ", ".join(sorted(set(config.channels) | set(installed)))
             if isinstance(data, dict):  # a table: maybe a channel since removed; the rest goes on
                 problems.append(ctx.fail(name, "unknown key or channel (this table is ignored)",
                                          f"override tables: {known}"))  # fmt: skip
@@ -172,7 +173,7 @@ def override_tables(
                            f"override tables: {known}")  # fmt: skip
         if not isinstance(data, dict):
             raise ctx.fail(name, f"expected a table [{name}]", f"write [{name}] and text = ...")
-        allowed = RSS_OVERRIDE_KEYS if kind == "rss" else OVERRIDE_KEYS
+        allowed = channel_type(kind).override_keys
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ctx.fail(unknown[0], f"not an override key for a {kind} channel",

@@ -120,13 +120,15 @@ def expiry_reason(
 
 def preview_state(delivery: Delivery, channel_type: str, now: datetime, catch_up: timedelta) -> str:
     """What preview calls a not-yet-sent delivery: pending, overdue or will expire."""
+    from publisher.plugins import capabilities
+
     reason = expiry_reason(
         delivery.due_at,
         delivery.expires_at,
         now,
         catch_up,
         is_reminder=delivery.is_reminder,
-        honours_catch_up=channel_type != "rss",
+        honours_catch_up=capabilities(channel_type).catch_up,
     )
     if reason:
         return "will expire"

@@ -24,6 +24,7 @@ from publisher.errors import ChannelError, ExitStatus, PostError, TokenMissing
 from publisher.ledger import Ledger
 from publisher.models import Delivery, Draft, LedgerRow, Post, Receipt, State, split_delivery_id
 from publisher.plan import Plan, expiry_reason, plan_post
+from publisher.plugins import capabilities
 from publisher.posts import ReadResult
 from publisher.sync import planned_row
 
@@ -264,7 +265,7 @@ class Runner:
         start = max(row.due_at, row.catch_up_from or row.due_at)
         reason = expiry_reason(
             start, row.expires_at, now, self.config.catch_up,
-            is_reminder=delivery.is_reminder, honours_catch_up=channel.config.type != "rss",
+            is_reminder=delivery.is_reminder, honours_catch_up=capabilities(channel.config.type).catch_up,
         )  # fmt: skip
         if reason:
             if self.ledger.mark_expired(row.id, reason, now):
@@ -305,7 +306,7 @@ class Runner:
         if exc.duplicate and row.was_uncertain:
             since = row.first_attempt_at or row.due_at
             try:
-                found = channel.find(draft, since)
+                found = channel.find(draft, since, exc.duplicate_of)
             except ChannelError:
                 found = None
             if found is not None:

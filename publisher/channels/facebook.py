@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.channels.base import (
     Health,
@@ -27,8 +28,10 @@ from publisher.channels.base import (
     redact,
     scrub,
 )
-from publisher.errors import ChannelError
+from publisher.config_values import REQUIRED, Key, _date, _env_name, _str, _url
+from publisher.errors import ChannelError, ConfigError
 from publisher.models import Draft, Receipt
+from publisher.plugins import Capabilities
 
 if TYPE_CHECKING:
     from publisher.channels.base import Http
@@ -56,10 +59,28 @@ APP_USAGE_BACKOFF = 15 * 60.0
 UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
 
 
+def _api_version(path: str, value: Any) -> str:
+    text = _str(path, value)
+    if not re.match(r"^v\d+\.\d+$", text):
+        raise ConfigError(f"{path}: {text!r} is not a Graph API version", 'e.g. "v26.0"')
+    return text
+
+
 class FacebookChannel:
     """A Facebook Page, posted to through the Graph API with a Page access token."""
 
+    keys: ClassVar[dict[str, Key]] = {
+        "token_env": Key(_env_name, REQUIRED),
+        "token_expires_at": Key(_date, None),
+        "page_id": Key(_str, REQUIRED),
+        "api_url": Key(_url, "https://graph.facebook.com"),
+        "api_version": Key(_api_version, "v26.0"),
+    }
+    capabilities = Capabilities()
     limit: int | None = LIMIT
+    token_url_key = "api_url"
+    service_hosts = ("graph.facebook.com",)
+    unique_keys = ("page_id",)
 
     def __init__(self, cfg: ChannelConfig, config: Config, http: Http) -> None:
         self.name = cfg.name
@@ -139,7 +160,7 @@ class FacebookChannel:
 
     # -- reconcile ------------------------------------------------------------------------
 
-    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+    def find(self, draft: Draft, since: datetime, hint: str | None = None) -> Receipt | None:
         """Look on the Page for a post with this draft's text, created since the first try."""
         token = read_token(self.config)
         wanted = normalize_text(draft.text)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from publisher.channels.base import (
@@ -28,8 +28,10 @@ from publisher.channels.base import (
 )
 from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
 from publisher.channels.little import RESERVED, commentary, plain
-from publisher.errors import ChannelError
+from publisher.config_values import REQUIRED, Key, _date, _env_name, _str, _url
+from publisher.errors import ChannelError, ConfigError
 from publisher.models import Draft, Receipt
+from publisher.plugins import Capabilities
 
 if TYPE_CHECKING:
     import requests
@@ -49,10 +51,33 @@ CLOCK_SKEW = timedelta(minutes=10)
 PROTOCOL = {"X-Restli-Protocol-Version": "2.0.0"}
 
 
+def _api_version(path: str, value: Any) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    text = _str(path, text)
+    if not re.match(r"^\d{6}(\.\d+)?$", text):
+        raise ConfigError(
+            f"{path}: {text!r} is not a LinkedIn-Version", 'use YYYYMM, e.g. "202608"'
+        )
+    return text
+
+
 class LinkedInChannel:
     """Posts to one LinkedIn organization Page as ``urn:li:organization:{organization_id}``."""
 
+    keys: ClassVar[dict[str, Key]] = {
+        "token_env": Key(_env_name, REQUIRED),
+        "token_expires_at": Key(_date, None),
+        "organization_id": Key(_str, REQUIRED),
+        "api_url": Key(_url, "https://api.linkedin.com"),
+        "api_version": Key(_api_version, "202608"),
+        "client_id_env": Key(_env_name, None),
+        "client_secret_env": Key(_env_name, None),
+    }
+    capabilities = Capabilities()
     limit: int | None = LIMIT
+    token_url_key = "api_url"
+    service_hosts = ("api.linkedin.com",)
+    unique_keys = ("organization_id",)
     #: Characters escaped with a backslash, so ``check`` can bound the escaped length cheaply.
     reserved = RESERVED
 
@@ -75,7 +100,6 @@ class LinkedInChannel:
         self.api_url: str = cfg.options["api_url"]
         self.version: str = cfg.options["api_version"]
         self.author = f"urn:li:organization:{cfg.options['organization_id']}"
-        self._duplicate_of: str | None = None
 
     # -- render ---------------------------------------------------------------------------
 
@@ -143,7 +167,6 @@ class LinkedInChannel:
         if not urn:
             message = f"channel {self.name!r}: LinkedIn accepted the post but sent no post id"
             raise ChannelError(message, hint=UNCERTAIN_HINT, uncertain=True)
-        self._duplicate_of = None
         return Receipt(remote_id=urn, remote_url=post_url(urn))
 
     def _upload(self, token: str, path: Path, mime: str) -> str:
@@ -189,11 +212,11 @@ class LinkedInChannel:
 
     # -- reconcile ------------------------------------------------------------------------
 
-    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+    def find(self, draft: Draft, since: datetime, hint: str | None = None) -> Receipt | None:
         """Look among the Page's recent posts for one with this draft's commentary."""
         token = read_token(self.config)
         want = plain(draft.text)
-        named = self._duplicate_of
+        named = hint
         if named:
             resp = self._request("GET", f"{POSTS}/{quote(named, safe='')}", token, missing_ok=True)
             element = json_body(resp) if resp.status_code == 200 else None
@@ -293,10 +316,7 @@ class LinkedInChannel:
 
     def _error(self, resp: requests.Response, token: str, *, creating: bool) -> ChannelError:
         """LinkedIn's error answer as an operator-readable ``ChannelError`` (rules in README)."""
-        error = classify(resp, token, self, creating=creating)
-        if error.duplicate:
-            self._duplicate_of = error.duplicate_of
-        return error
+        return classify(resp, token, self, creating=creating)
 
     def _trusted(self, url: str) -> bool:
         """Send the token only to LinkedIn itself (or to the configured API host)."""

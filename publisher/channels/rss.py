@@ -15,13 +15,15 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from xml.sax.saxutils import escape, quoteattr
 
 from publisher.channels.base import Health, Http
 from publisher.config import ChannelConfig, Config
+from publisher.config_values import REQUIRED, Key, _int, _path, _str, _url
 from publisher.errors import ChannelError
 from publisher.models import Delivery, Draft, Receipt
+from publisher.plugins import Capabilities
 from publisher.render import effective, feed_html, markdown_text
 from publisher.times import utc
 
@@ -50,7 +52,27 @@ def _summary(plain: str) -> str:
 class RssChannel:
     """One feed file for one language."""
 
+    keys: ClassVar[dict[str, Key]] = {
+        "path": Key(_path, REQUIRED),
+        "title": Key(_str, REQUIRED),
+        "link": Key(_url, REQUIRED),
+        "feed_url": Key(_url, REQUIRED),
+        "media_url": Key(_url, None),
+        "description": Key(_str, ""),
+        "max_items": Key(_int, 50),
+    }
+    override_keys = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
+    #: A feed: rebuilt from its items, one language, no reminders unless asked, never too late.
+    capabilities = Capabilities(feed=True, one_language=True, reminders=False, catch_up=False)
     limit: int | None = None
+    output_keys = ("path",)
+
+    @staticmethod
+    def prepare(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+        """Images go beside the feed unless ``media_url`` says where."""
+        if values["media_url"] is None:
+            values["media_url"] = values["feed_url"].rsplit("/", 1)[0] + "/media/"
+        return values
 
     def __init__(self, cfg: ChannelConfig, config: Config, http: Http) -> None:
         self.name = cfg.name
@@ -130,7 +152,7 @@ class RssChannel:
                 ) from None
         return Receipt(remote_id=str(draft.payload["guid"]), remote_url=str(draft.payload["link"]))
 
-    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+    def find(self, draft: Draft, since: datetime, hint: str | None = None) -> Receipt | None:
         """A feed item exists only once the ledger says sent; re-publishing is harmless."""
         return None
 

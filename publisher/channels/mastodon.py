@@ -39,7 +39,7 @@ VISIBILITIES = ("public", "unlisted", "private")
 KEY_LIFETIME = timedelta(minutes=55)
 CLOCK_SKEW = timedelta(minutes=10)
 MEDIA_TIMEOUT = (5.0, 120.0)
-SCOPES = "write:statuses write:media read:statuses"
+SCOPES = "write:statuses write:media read:statuses profile"
 RENEW_HINT = "create a new access token (README: 'Mastodon: the access token'), put it in {env}"
 UNCERTAIN_HINT = "the status may exist; it will be sent again with the same Idempotency-Key"
 RETRY_HINT = "nothing was posted; it will be retried"

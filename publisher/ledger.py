@@ -123,18 +123,21 @@ class Ledger:
         channel: str | None = None,
         changed_since: datetime | None = None,
     ) -> list[LedgerRow]:
+        """Rows in one of ``states`` or changed since ``changed_since`` (either, when both are
+        given: what ``status`` lists); ``ids`` and ``channel`` narrow the result further."""
         query = sa.select(deliveries).order_by(deliveries.c.due_at, deliveries.c.id)
-        clauses = []
+        wanted = []
         if states is not None:
-            clauses.append(deliveries.c.state.in_([s.value for s in states]))
+            wanted.append(deliveries.c.state.in_([s.value for s in states]))
+        if changed_since is not None:
+            wanted.append(deliveries.c.updated_at >= changed_since)
+        clauses = [sa.or_(*wanted)] if wanted else []
         if ids is not None:
             clauses.append(deliveries.c.id.in_(list(ids)))
         if channel is not None:
             clauses.append(deliveries.c.channel == channel)
-        if changed_since is not None:
-            clauses.append(deliveries.c.updated_at >= changed_since)
         if clauses:
-            query = query.where(sa.or_(*clauses) if changed_since and states else sa.and_(*clauses))
+            query = query.where(sa.and_(*clauses))
         with self.engine.connect() as conn:
             return [row_from(r._mapping) for r in conn.execute(query)]
 

@@ -39,7 +39,6 @@ class PostError(PublisherError):
         super().__init__(f"{where}: {message}", hint)
         self.path = path
         self.line = line
-        self.reason = message
 
 
 class UsageError(PublisherError):

@@ -126,7 +126,7 @@ class Ledger:
         """Rows in one of ``states`` or changed since ``changed_since`` (either, when both are
         given: what ``status`` lists); ``ids`` and ``channel`` narrow the result further."""
         query = sa.select(deliveries).order_by(deliveries.c.due_at, deliveries.c.id)
-        wanted = []
+        wanted: list[sa.ColumnElement[bool]] = []
         if states is not None:
             wanted.append(deliveries.c.state.in_([s.value for s in states]))
         if changed_since is not None:
@@ -162,8 +162,8 @@ class Ledger:
         ``after`` leaves out what was already claimable then (what is still waiting at that
         point is blocked, e.g. by an unset token, and must not wake the daemon in a loop).
         """
-        ready = sa.func.coalesce(deliveries.c.next_attempt_at, deliveries.c.due_at)
-        ready = sa.case((ready > deliveries.c.due_at, ready), else_=deliveries.c.due_at)
+        waiting = sa.func.coalesce(deliveries.c.next_attempt_at, deliveries.c.due_at)
+        ready = sa.case((waiting > deliveries.c.due_at, waiting), else_=deliveries.c.due_at)
         query = sa.select(sa.func.min(ready)).where(
             deliveries.c.state.in_([s.value for s in EDITABLE])
         )

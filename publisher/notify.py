@@ -107,11 +107,10 @@ class Notifier:
             return self._deliver(now)
 
     def _insert(self, conn: sa.Connection, values: dict[str, Any]) -> bool:
-        if self.ledger.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(notifications).values(**values).on_conflict_do_nothing()
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = sqlite if self.ledger.is_sqlite else postgresql
+        statement = dialect.insert(notifications).values(**values).on_conflict_do_nothing()
         return bool(conn.execute(statement).rowcount)
 
     def _queue_history(self, now: datetime) -> None:

@@ -86,7 +86,6 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
 
 def plan(posts: list[Post], config: Config, now: datetime | None = None) -> Plan:
     """Plan every post; ``now`` is accepted so callers pass one clock (planning ignores it)."""
-    del now
     deliveries: list[Delivery] = []
     warnings: list[str] = []
     for post in posts:

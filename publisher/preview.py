@@ -84,7 +84,7 @@ def entries(
         ):
             continue
         if row is not None and row.state is State.SENT and row.payload is not None:
-            payload, warnings = row.payload, ()
+            payload, warnings = row.payload, tuple[str, ...]()
             if row.changed:
                 warnings = ("the post changed after it was sent; the change is not re-posted",)
         else:

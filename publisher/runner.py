@@ -59,7 +59,6 @@ class RunReport:
     token_errors: dict[str, TokenMissing] = field(default_factory=dict)
     post_errors: list[PostError] = field(default_factory=list)
     feeds_written: list[str] = field(default_factory=list)
-    sync_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -116,7 +115,6 @@ class Runner:
         with self._lock:
             self._parked.clear()
         if report is not None:
-            report.sync_counts = counts
             report.post_errors.extend(read.errors)
         return counts
 

@@ -280,7 +280,7 @@ def serve(
         return ExitStatus.OK
     finally:
         if lock is not None:
-            lock.release()  # type: ignore[attr-defined]
+            lock.release()
 
 
 class _signals:

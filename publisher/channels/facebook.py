@@ -348,13 +348,10 @@ def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        parsed = datetime.fromisoformat(value)  # Python 3.11 reads Graph's "+0000" too
     except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else None
+        return None
+    return parsed if parsed.tzinfo else None
 
 
 def _int(value: Any) -> int | None:

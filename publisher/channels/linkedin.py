@@ -140,8 +140,8 @@ class LinkedInChannel:
             if not view.image_alt:
                 warnings.append(f"{delivery.id}: the image has no image_alt for LinkedIn")
         headers = {"LinkedIn-Version": self.version, **PROTOCOL, "Content-Type": "application/json"}
-        payload = {"method": "POST", "endpoint": POSTS, "headers": headers, "body": body}
-        payload["image"] = image
+        payload: dict[str, Any] = {"method": "POST", "endpoint": POSTS, "headers": headers}
+        payload["body"], payload["image"] = body, image
         return Draft(
             delivery.id, self.name, payload, text, view.image, tuple(warnings), tuple(errors)
         )
@@ -163,11 +163,11 @@ class LinkedInChannel:
             urn = self._upload(token, Path(image["path"]), image["type"])
             body = body.replace(json.dumps(IMAGE_URN), json.dumps(urn))
         resp = self._request("POST", POSTS, token, creating=True, json=json.loads(body))
-        urn = resp.headers.get("x-restli-id") or (json_body(resp) or {}).get("id")
-        if not urn:
+        created: str | None = resp.headers.get("x-restli-id") or (json_body(resp) or {}).get("id")
+        if not created:
             message = f"channel {self.name!r}: LinkedIn accepted the post but sent no post id"
             raise ChannelError(message, hint=UNCERTAIN_HINT, uncertain=True)
-        return Receipt(remote_id=urn, remote_url=post_url(urn))
+        return Receipt(remote_id=created, remote_url=post_url(created))
 
     def _upload(self, token: str, path: Path, mime: str) -> str:
         """Register, send and wait for one image; returns its ``urn:li:image:...``."""

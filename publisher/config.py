@@ -239,7 +239,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     notify = _section(data.get("notify", {}), NOTIFY_KEYS, "notify")
     channels_table = data.get("channels", {})
     if not isinstance(channels_table, dict):
-        raise ConfigError("channels: expected tables [channels.<name>]", "[channels.rss]")
+        raise ConfigError("channels: expected tables [channels.<name>]", "[channels.news]")
     channels = {n: _channel(n, t, pub["languages"]) for n, t in channels_table.items()}
     base = path.parent
     state = pub["state"]

@@ -109,7 +109,7 @@ def _env_name(path: str, value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
         raise ConfigError(
             f"{path}: must be the name of an environment variable (letters, digits, _)",
-            f'write e.g. {path.rsplit(".", 1)[-1]} = "PUBLISHER_FACEBOOK_TOKEN" and put the '
+            f'write e.g. {path.rsplit(".", 1)[-1]} = "PUBLISHER_PAGE_TOKEN" and put the '
             "secret itself in that variable, never in the config",
         )
     return value

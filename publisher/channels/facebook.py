@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NotRequired, TypedDict
 
 from publisher.channels.base import (
     Health,
@@ -57,6 +57,23 @@ THROTTLED = frozenset({4, 17, 32, 613, 80001})
 #: x-app-usage gives percentages of a rolling hour and no reset time: wait this long at 100%.
 APP_USAGE_BACKOFF = 15 * 60.0
 UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
+
+
+class FacebookFile(TypedDict):
+    """An upload as preview shows it: the path, its size and MIME type."""
+
+    path: str
+    bytes: int | None
+    type: str
+
+
+class FacebookPayload(TypedDict):
+    """A Graph request: ``/feed`` with message and link, or ``/photos`` with the photo."""
+
+    method: str
+    endpoint: NotRequired[str]
+    fields: NotRequired[dict[str, str]]
+    files: NotRequired[dict[str, FacebookFile]]
 
 
 def _api_version(path: str, value: Any) -> str:
@@ -103,7 +120,7 @@ class FacebookChannel:
             delivery, self.config, self.app_config, link_in_payload=not with_photo
         )
         warnings = list(found)
-        payload: dict[str, Any] = {"method": "POST"}
+        payload: FacebookPayload = {"method": "POST"}
         if view.image is not None:
             payload["endpoint"] = self._path("/photos")
             payload["fields"] = {"caption": text}
@@ -316,7 +333,7 @@ def _header_json(headers: Mapping[str, str], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _file_entry(image: Path, warnings: list[str]) -> dict[str, Any]:
+def _file_entry(image: Path, warnings: list[str]) -> FacebookFile:
     """What preview shows of an upload: the path, its size and MIME type."""
     mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
     if not mime.startswith("image/"):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import quote, urlsplit
 
 from publisher.channels.base import (
@@ -49,6 +49,25 @@ FIND_PAGE = 50
 #: Reconcile also accepts posts this much older than the first attempt (clocks disagree).
 CLOCK_SKEW = timedelta(minutes=10)
 PROTOCOL = {"X-Restli-Protocol-Version": "2.0.0"}
+
+
+class LinkedInImage(TypedDict):
+    """The image to upload before the post: path, size, MIME type and alt text."""
+
+    path: str
+    bytes: int
+    type: str
+    alt: str
+
+
+class LinkedInPayload(TypedDict):
+    """A Posts API request; ``body.content`` names ``IMAGE_URN`` until the image is uploaded."""
+
+    method: str
+    endpoint: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    image: LinkedInImage | None
 
 
 def _api_version(path: str, value: Any) -> str:
@@ -140,8 +159,13 @@ class LinkedInChannel:
             if not view.image_alt:
                 warnings.append(f"{delivery.id}: the image has no image_alt for LinkedIn")
         headers = {"LinkedIn-Version": self.version, **PROTOCOL, "Content-Type": "application/json"}
-        payload: dict[str, Any] = {"method": "POST", "endpoint": POSTS, "headers": headers}
-        payload["body"], payload["image"] = body, image
+        payload: LinkedInPayload = {
+            "method": "POST",
+            "endpoint": POSTS,
+            "headers": headers,
+            "body": body,
+            "image": image,
+        }
         return Draft(
             delivery.id, self.name, payload, text, view.image, tuple(warnings), tuple(errors)
         )
@@ -334,7 +358,7 @@ def _oauth_base(api_url: str) -> str:
     return "https://www.linkedin.com" if api_url == "https://api.linkedin.com" else api_url
 
 
-def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> dict[str, Any] | None:
+def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> LinkedInImage | None:
     """What preview shows of the image to upload; problems go to the draft's errors."""
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if mime not in IMAGE_TYPES:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NotRequired, TypedDict
 from xml.sax.saxutils import escape, quoteattr
 
 from publisher.channels.base import Health, Http
@@ -47,6 +47,29 @@ def _summary(plain: str) -> str:
     if len(first) <= SUMMARY_CHARS:
         return first
     return first[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+class RssEnclosure(TypedDict):
+    """An item's image: its public URL, size and type, and where it is copied from and to."""
+
+    url: str
+    length: int
+    type: str
+    path: str
+    file: str
+
+
+class RssItem(TypedDict):
+    """One feed item as the ledger keeps it; ``rebuild`` writes the feed from these."""
+
+    guid: str
+    title: str
+    link: str
+    description: str
+    content_html: str
+    pub_date: str
+    categories: list[str]
+    enclosure: NotRequired[RssEnclosure]
 
 
 class RssChannel:
@@ -108,7 +131,7 @@ class RssChannel:
             html = feed_html(post.body, base)
             plain, warnings = markdown_text(post.body, base)
             summary = override.summary if override.summary is not None else _summary(plain)
-        payload: dict[str, Any] = {
+        payload: RssItem = {
             "guid": f"{opts['feed_url']}#{post.id}/{post.language}/{delivery.kind}",
             "title": title,
             "link": view.link or opts["link"],

@@ -91,7 +91,7 @@ def entries(
             draft = channels[delivery.channel].render(delivery)
             payload = draft.payload
             warnings = draft.warnings + tuple(f"will not be sent: {e}" for e in draft.errors)
-        if delivery.kind == "post":
+        if not delivery.is_reminder:
             warnings = tuple(by_source.get(delivery.post.source, ())) + tuple(warnings)
         local = delivery.due_at.astimezone(zone(delivery.post.timezone))
         out.append(Entry(delivery, state, payload, tuple(warnings), local,

@@ -130,6 +130,7 @@ class Daemon:
 
     def tick(self) -> None:
         """The safety tick: every channel reconciles and retries; alerts go out."""
+        logs.get().debug("safety tick")
         for worker in self.workers.values():
             worker.kick(reconcile=True)
         if self.notifier is not None:

@@ -23,9 +23,9 @@ from publisher.posts import TOP_KEYS
 CHANNEL_TYPE_KEYS = {kind: channel_type(kind).keys for kind in type_names()}
 
 try:
-    from helpers import CHANNELS, config_text
+    from support import CHANNELS, config_text
 except ImportError:  # tests/ run as a package
-    from tests.helpers import CHANNELS, config_text
+    from tests.support import CHANNELS, config_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 BASE = config_text(reminders='[reminders]\noffsets = ["30d", "7d", "1d"]\ntime = 09:00:00\n')

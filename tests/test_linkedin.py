@@ -468,7 +468,10 @@ def test_commentary_reads_back_as_the_intended_text(text, tags):
 
 
 def test_run_once_publishes_to_linkedin_and_status_shows_it(fake, site, invoke):
-    from conftest import site_config
+    try:
+        from support import site_config
+    except ImportError:  # tests/ run as a package
+        from tests.support import site_config
 
     table = f"""
     [channels.linkedin]

@@ -24,10 +24,10 @@ from publisher.models import State
 
 try:
     from fakes.graph import FakeGraph
-    from test_daemon import ENV, Proc, daemon, wait_until, write_config
+    from support.processes import ENV, Proc, daemon, wait_until, write_config
 except ImportError:  # tests/ run as a package
     from tests.fakes.graph import FakeGraph
-    from tests.test_daemon import ENV, Proc, daemon, wait_until, write_config
+    from tests.support.processes import ENV, Proc, daemon, wait_until, write_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 URL_ENV = "PUBLISHER_TEST_PG"

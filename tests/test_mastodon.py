@@ -14,12 +14,17 @@ from publisher.channels.mastodon import MastodonChannel
 from publisher.channels.mastodon_text import content_text, status_length
 from publisher.config import parse_config
 from publisher.errors import ChannelError, ConfigError
-from publisher.models import Delivery, Override, Post
+from publisher.ledger import Ledger
+from publisher.models import Delivery, Override, Post, State
+from publisher.posts import read_posts
+from publisher.runner import Runner
 
 try:
     from fakes.mastodon import INVALID_TOKEN, OUT_OF_SCOPE, PROCESSING, TOO_MANY, FakeMastodon
+    from support import Clock
 except ImportError:  # tests/ run as a package
     from tests.fakes.mastodon import INVALID_TOKEN, OUT_OF_SCOPE, PROCESSING, TOO_MANY, FakeMastodon
+    from tests.support import Clock
 
 ENV = "PUBLISHER_MASTODON_TOKEN"
 TOKEN = "mastodon-secret-token-0123456789"
@@ -295,3 +300,46 @@ def test_status_content_reads_back_as_folded_text():
 def test_a_bad_visibility_is_a_config_error(fake, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="channels.mastodon.visibility"):
         make_channel(fake, tmp_path, monkeypatch, visibility="direct-ish")
+
+
+def test_an_image_mastodon_cannot_take_is_an_error_before_sending(channel, fake, tmp_path):
+    fake_png = tmp_path / "photo.png"
+    fake_png.write_bytes(b"<html>not an image</html>")
+    draft = channel.render(delivery(image=fake_png, image_alt="x"))
+    assert any("not JPEG, PNG, GIF or WebP" in e for e in draft.errors)
+    big = tmp_path / "big.png"
+    big.write_bytes(PNG + b"\0" * (16 * 1024 * 1024))
+    assert any("at most 16 MB" in e for e in channel.render(delivery(image=big)).errors)
+
+
+# -- through the runner and the ledger ----------------------------------------------------
+
+
+def test_the_runner_sends_once_through_an_unclear_answer(fake, tmp_path, monkeypatch):
+    clock = Clock(NOW)
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "news.md").write_text(
+        '+++\ntitle = "Fresh news"\npublish_at = 2027-05-02T07:59:00Z\n+++\nBody.\n',
+        encoding="utf-8",
+    )
+    table = {"type": "mastodon", "instance": fake.url, "token_env": ENV}
+    config = parse_config({"publisher": {"timezone": "UTC"}, "channels": {"mastodon": table}},
+                          tmp_path / "config.toml")  # fmt: skip
+    monkeypatch.setenv(ENV, TOKEN)
+    channel = MastodonChannel(config.channels["mastodon"], config, Http(timeout=(1.0, 2.0)),
+                              now=clock)  # fmt: skip
+    runner = Runner(config, Ledger.open(config.state_url), {"mastodon": channel}, clock)
+    fake.fail_next(500, {"error": "Internal server error"}, create=True)
+    fake.fail_next(503, {"error": "There was a temporary problem"})
+
+    runner.run_once(read_posts(config))
+    [row] = runner.ledger.rows()
+    assert row.state is State.UNCERTAIN and len(fake.statuses) == 1
+
+    clock.advance(minutes=2)
+    runner.run_once(read_posts(config))
+    [row] = runner.ledger.rows()
+    assert row.state is State.SENT and row.remote_id == fake.statuses[0]["id"]
+    assert len(fake.statuses) == 1
+    keys = {s.headers["Idempotency-Key"] for s in fake.requests_to("POST", "/api/v1/statuses")}
+    assert len(keys) == 1

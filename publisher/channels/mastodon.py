@@ -17,6 +17,7 @@ import mimetypes
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from publisher.channels.base import Health, check_expiry, json_body, read_image, read_token
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from publisher.models import Delivery
 
 DEFAULT_LIMIT = 500
+IMAGE_BYTES = 16 * 1024 * 1024
 VISIBILITIES = ("public", "unlisted", "private")
 #: How long Mastodon remembers an Idempotency-Key (a little less, to be safe).
 KEY_LIFETIME = timedelta(minutes=55)
@@ -126,6 +128,7 @@ class MastodonChannel:
             )
         media: MastodonMedia | None = None
         if view.image is not None:
+            errors.extend(image_problems(view.image))
             media = {"path": str(view.image), "description": view.image_alt}
             if not view.image_alt:
                 warnings.append(f"{delivery.id}: the image has no image_alt for Mastodon")
@@ -178,8 +181,6 @@ class MastodonChannel:
 
     def _upload(self, token: str, media: MastodonMedia) -> str:
         """Upload an image with its alt text and wait until Mastodon has processed it."""
-        from pathlib import Path
-
         path = Path(media["path"])
         data = read_image(path)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -303,6 +304,24 @@ class MastodonChannel:
         """Seconds until ``X-RateLimit-Reset`` (an ISO 8601 time), if Mastodon sent it."""
         reset = _parse_time(resp.headers.get("X-RateLimit-Reset"))
         return None if reset is None else max(0.0, (reset - self.now()).total_seconds())
+
+
+def image_problems(path: Path) -> list[str]:
+    """Why Mastodon would refuse this image (by its bytes and size), if it would."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as file:
+            head = file.read(12)
+    except OSError as exc:
+        return [f"the image {path} cannot be read ({exc.strerror or exc})"]
+    problems = []
+    known = (head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a"))
+             or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"))  # fmt: skip
+    if not known:
+        problems.append(f"the image {path.name} is not JPEG, PNG, GIF or WebP, as Mastodon needs")
+    if size > IMAGE_BYTES:
+        problems.append(f"the image {path.name} has {size:,} bytes; Mastodon takes at most 16 MB")
+    return problems
 
 
 def idempotency_key(

@@ -11,7 +11,6 @@ ever travels in the ``Authorization`` header.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 import time
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from publisher.channels.base import Health, check_expiry, json_body, read_image, read_token
-from publisher.channels.mastodon_text import content_text, status_length
 from publisher.config_values import REQUIRED, Key, _date, _env_name, _int, _str, _url
 from publisher.errors import ChannelError, ConfigError
 from publisher.models import Draft, Receipt
@@ -85,7 +83,14 @@ class MastodonChannel:
     }
     capabilities = Capabilities(idempotent=True)
     token_url_key = "instance"
-    text_length = staticmethod(status_length)
+
+    @staticmethod
+    def text_length(text: str) -> int:
+        """Graphemes, each URL as 23, ``@user@domain`` as ``@user`` (see ``mastodon_text``)."""
+        from publisher.channels.mastodon_text import status_length
+
+        return status_length(text)
+
     #: Each URL ("://") may count up to 23 more than its length: with one reserved ":" counted
     #: 23 times, ``check``'s cheap bound on the source stays an upper bound of the count.
     reserved = ":" * 23
@@ -120,7 +125,7 @@ class MastodonChannel:
         view = effective(delivery, self.config)
         text, found = social_text(delivery, self.config, self.settings, link_in_payload=False)
         warnings, errors = list(found), []
-        length = status_length(text)
+        length = self.text_length(text)
         if self.limit is not None and length > self.limit:
             errors.append(
                 f"the text counts {length} characters for Mastodon (URLs as 23); "
@@ -230,6 +235,8 @@ class MastodonChannel:
         params = {"limit": "40", "exclude_reblogs": "true"}
         listed = self._call("GET", f"/api/v1/accounts/{account.get('id')}/statuses", token,
                             params=params)  # fmt: skip
+        from publisher.channels.mastodon_text import content_text
+
         want = " ".join(draft.text.split())
         link = str(draft.payload.get("link") or "")
         oldest = since - CLOCK_SKEW
@@ -328,6 +335,8 @@ def idempotency_key(
     delivery_id: str, text: str, visibility: str, language: str, media: MastodonMedia | None
 ) -> str:
     """The same delivery with the same draft always gets the same key; a changed draft a new one."""
+    import hashlib
+
     material = json.dumps([delivery_id, text, visibility, language, media], sort_keys=True)
     return "publisher-" + hashlib.sha256(material.encode()).hexdigest()[:40]
 

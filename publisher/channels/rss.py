@@ -16,9 +16,9 @@ from datetime import date, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, ClassVar, NotRequired, TypedDict
-from xml.sax.saxutils import escape, quoteattr
 
 from publisher.channels.base import Health, Http
+from publisher.channels.xmltext import escape, quoteattr
 from publisher.config import ChannelConfig, Config
 from publisher.config_values import REQUIRED, Key, _int, _path, _str, _url
 from publisher.errors import ChannelError

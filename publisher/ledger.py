@@ -123,8 +123,7 @@ class Ledger:
         channel: str | None = None,
         changed_since: datetime | None = None,
     ) -> list[LedgerRow]:
-        """Rows in one of ``states`` or changed since ``changed_since`` (either, when both are
-        given: what ``status`` lists); ``ids`` and ``channel`` narrow the result further."""
+        """Rows in ``states`` or changed since ``changed_since``; ``ids``, ``channel`` narrow them."""
         query = sa.select(deliveries).order_by(deliveries.c.due_at, deliveries.c.id)
         wanted: list[sa.ColumnElement[bool]] = []
         if states is not None:

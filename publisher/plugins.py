@@ -12,15 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol, cast
 
+from publisher.config_values import REQUIRED, Key, _date, _env_name
 from publisher.errors import ConfigError
-
-if TYPE_CHECKING:
-    from publisher.config_values import Key
 
 ENTRY_POINT_GROUP = "publisher.channels"
 
+#: Config keys every social channel (one that posts with a token) has; a type adds its own.
+SOCIAL_KEYS: dict[str, Key] = {
+    "token_env": Key(_env_name, REQUIRED),
+    "token_expires_at": Key(_date, None),
+}
 #: Override keys a social channel takes in a post's ``[<channel>]`` table.
 SOCIAL_OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])
 #: Every override key the post reader knows; a type picks its own among these.

@@ -28,10 +28,10 @@ from publisher.channels.base import (
     redact,
     scrub,
 )
-from publisher.config_values import REQUIRED, Key, _date, _env_name, _str, _url
+from publisher.config_values import REQUIRED, Key, _str, _url
 from publisher.errors import ChannelError, ConfigError
 from publisher.models import Draft, Receipt
-from publisher.plugins import Capabilities
+from publisher.plugins import SOCIAL_KEYS, Capabilities
 
 if TYPE_CHECKING:
     from publisher.channels.base import Http
@@ -87,8 +87,7 @@ class FacebookChannel:
     """A Facebook Page, posted to through the Graph API with a Page access token."""
 
     keys: ClassVar[dict[str, Key]] = {
-        "token_env": Key(_env_name, REQUIRED),
-        "token_expires_at": Key(_date, None),
+        **SOCIAL_KEYS,
         "page_id": Key(_str, REQUIRED),
         "api_url": Key(_url, "https://graph.facebook.com"),
         "api_version": Key(_api_version, "v26.0"),

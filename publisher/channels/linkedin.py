@@ -28,10 +28,10 @@ from publisher.channels.base import (
 )
 from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
 from publisher.channels.little import RESERVED, commentary, plain
-from publisher.config_values import REQUIRED, Key, _date, _env_name, _str, _url
+from publisher.config_values import REQUIRED, Key, _env_name, _str, _url
 from publisher.errors import ChannelError, ConfigError
 from publisher.models import Draft, Receipt
-from publisher.plugins import Capabilities
+from publisher.plugins import SOCIAL_KEYS, Capabilities
 
 if TYPE_CHECKING:
     import requests
@@ -84,8 +84,7 @@ class LinkedInChannel:
     """Posts to one LinkedIn organization Page as ``urn:li:organization:{organization_id}``."""
 
     keys: ClassVar[dict[str, Key]] = {
-        "token_env": Key(_env_name, REQUIRED),
-        "token_expires_at": Key(_date, None),
+        **SOCIAL_KEYS,
         "organization_id": Key(_str, REQUIRED),
         "api_url": Key(_url, "https://api.linkedin.com"),
         "api_version": Key(_api_version, "202608"),

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from publisher.channels.base import Health, check_expiry, json_body, read_image, read_token
-from publisher.config_values import REQUIRED, Key, _date, _env_name, _int, _str, _url
+from publisher.config_values import REQUIRED, Key, _int, _str, _url
 from publisher.errors import ChannelError, ConfigError
 from publisher.models import Draft, Receipt
-from publisher.plugins import Capabilities
+from publisher.plugins import SOCIAL_KEYS, Capabilities
 
 if TYPE_CHECKING:
     import requests
@@ -75,8 +75,7 @@ class MastodonChannel:
     """One Mastodon account on one instance, posted to with an application's access token."""
 
     keys: ClassVar[dict[str, Key]] = {
-        "token_env": Key(_env_name, REQUIRED),
-        "token_expires_at": Key(_date, None),
+        **SOCIAL_KEYS,
         "instance": Key(_url, REQUIRED),
         "visibility": Key(_visibility, "public"),
         "max_characters": Key(_int, DEFAULT_LIMIT),

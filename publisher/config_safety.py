@@ -38,11 +38,13 @@ def safety_warnings(config: Config) -> list[str]:
     for name, channel in config.channels.items():
         declared = channel_type(channel.type)
         prefix = f"channels.{name}"
-        if channel.token_env in NOT_SECRETS:
-            raise ConfigError(
-                f"{prefix}.token_env: {channel.token_env} is not a secret (a well-known variable)",
-                f'name the variable that holds the token, e.g. token_env = "PUBLISHER_{name.upper().replace("-", "_")}_TOKEN"',
-            )
+        named = {"token_env": channel.token_env, **channel.options}
+        for key, variable in named.items():
+            if key.endswith("_env") and variable in NOT_SECRETS:
+                raise ConfigError(
+                    f"{prefix}.{key}: {variable} is a well-known variable, not a secret",
+                    f'name the variable that holds it, e.g. {key} = "PUBLISHER_{name.upper().replace("-", "_")}_TOKEN"',
+                )
         if declared.token_url_key and channel.token_env:
             url = str(channel.options.get(declared.token_url_key) or "")
             warning = _token_url(f"{prefix}.{declared.token_url_key}", url, declared.service_hosts)

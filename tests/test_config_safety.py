@@ -60,6 +60,13 @@ def test_token_env_may_not_name_a_well_known_variable(tmp_path, name):
     assert "channels.facebook.token_env" in info.value.message and name in info.value.message
 
 
+def test_other_secret_variables_may_not_name_one_either(tmp_path):
+    table = {"type": "linkedin", "organization_id": "1", "token_env": "PUBLISHER_LI",
+             "client_secret_env": "HOME"}  # fmt: skip
+    with pytest.raises(ConfigError, match="channels.linkedin.client_secret_env: HOME"):
+        config(tmp_path, ("linkedin", table))
+
+
 def test_an_api_host_that_is_not_the_service_is_a_warning(tmp_path):
     loaded = config(tmp_path, ("facebook", facebook(api_url="https://graph.evil.example")))
     assert any("channels.facebook.api_url" in w and "graph.evil.example" in w

@@ -90,3 +90,21 @@ def test_without_the_plugin_the_type_is_a_clear_config_error(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "channels.outbox.type: 'outbox' is not an installed channel type" in result.stderr
     assert "facebook, linkedin, mastodon, rss" in result.stderr
+
+
+def test_no_module_outside_a_channel_names_a_channel_type() -> None:
+    """Adding a network is one module: nothing else may test for a type's name."""
+    import ast
+
+    from publisher.plugins import installed
+
+    types = installed()
+    own = {entry.value.split(":")[0].rsplit(".", 1)[-1] for entry in types.values()}
+    offenders = []
+    for path in sorted((REPO / "publisher").rglob("*.py")):
+        if path.parent.name == "channels" and path.stem.split("_")[0] in own:
+            continue  # a channel's own module, or one of its helpers (linkedin_errors)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in types:
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value!r}")
+    assert not offenders, "channel type names outside their modules:\n" + "\n".join(offenders)

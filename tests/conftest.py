@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from publisher.cli import Options, cli
+from publisher.app.cli import Options, cli
 
 try:
     from support import IN_CI, REPO, RSS_CHANNELS, Clock, Site, site_config

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import (
+from publisher.core.config import (
     COMMON_CHANNEL_KEYS,
     NOTIFY_KEYS,
     PUBLISHER_KEYS,
     REMINDER_KEYS,
     load_config,
 )
-from publisher.errors import ConfigError
-from publisher.plugins import channel_type, type_names
-from publisher.posts import TOP_KEYS
+from publisher.core.errors import ConfigError
+from publisher.core.plugins import channel_type, type_names
+from publisher.core.posts import TOP_KEYS
 
 CHANNEL_TYPE_KEYS = {kind: channel_type(kind).keys for kind in type_names()}
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from publisher.config import parse_config
-from publisher.errors import ConfigError
+from publisher.core.config import parse_config
+from publisher.core.errors import ConfigError
 
 
 def config(tmp_path: Path, *channels: tuple[str, dict[str, Any]], **publisher: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from publisher.models import State
+from publisher.core.models import State
 
 try:
     from fakes.graph import FakeGraph

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
+from publisher.app.runner import Runner
 from publisher.channels.base import Http
 from publisher.channels.mastodon import MastodonChannel
 from publisher.channels.mastodon_text import content_text, status_length
-from publisher.config import parse_config
-from publisher.errors import ChannelError, ConfigError
-from publisher.ledger import Ledger
-from publisher.models import Delivery, Override, Post, State
-from publisher.posts import read_posts
-from publisher.runner import Runner
+from publisher.core.config import parse_config
+from publisher.core.errors import ChannelError, ConfigError
+from publisher.core.models import Delivery, Override, Post, State
+from publisher.core.posts import read_posts
+from publisher.store.ledger import Ledger
 
 try:
     from fakes.mastodon import INVALID_TOKEN, OUT_OF_SCOPE, PROCESSING, TOO_MANY, FakeMastodon

@@ -96,7 +96,7 @@ def test_no_module_outside_a_channel_names_a_channel_type() -> None:
     """Adding a network is one module: nothing else may test for a type's name."""
     import ast
 
-    from publisher.plugins import installed
+    from publisher.core.plugins import installed
 
     types = installed()
     own = {entry.value.split(":")[0].rsplit(".", 1)[-1] for entry in types.values()}

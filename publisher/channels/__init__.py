@@ -1,6 +1,6 @@
 """Channels: one module per network, all speaking the ``Channel`` protocol in ``base``.
 
-Types are found through the ``publisher.channels`` entry points (see ``publisher.plugins``).
+Types are found through the ``publisher.channels`` entry points (see ``publisher.core.plugins``).
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from publisher.channels.base import Channel, Http
-    from publisher.config import ChannelConfig, Config
+    from publisher.core.config import ChannelConfig, Config
 
 
 def build_channel(cfg: ChannelConfig, config: Config, http: Http | None = None) -> Channel:
     """Construct the channel object for one ``[channels.<name>]`` table."""
     from publisher.channels.base import Http
-    from publisher.plugins import channel_type
+    from publisher.core.plugins import channel_type
 
     factory: Any = channel_type(cfg.type)
     channel: Channel = factory(cfg, config, http or Http())

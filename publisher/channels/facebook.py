@@ -28,15 +28,15 @@ from publisher.channels.base import (
     redact,
     scrub,
 )
-from publisher.config_values import REQUIRED, Key, _str, _url
-from publisher.errors import ChannelError, ConfigError
-from publisher.models import Draft, Receipt
-from publisher.plugins import SOCIAL_KEYS, Capabilities
+from publisher.core.config_values import REQUIRED, Key, _str, _url
+from publisher.core.errors import ChannelError, ConfigError
+from publisher.core.models import Draft, Receipt
+from publisher.core.plugins import SOCIAL_KEYS, Capabilities
 
 if TYPE_CHECKING:
     from publisher.channels.base import Http
-    from publisher.config import ChannelConfig, Config
-    from publisher.models import Delivery
+    from publisher.core.config import ChannelConfig, Config
+    from publisher.core.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class FacebookChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery: /feed with message and link, or /photos."""
-        from publisher.render import effective, social_text
+        from publisher.core.render import effective, social_text
 
         view = effective(delivery, self.config)
         with_photo = view.image is not None

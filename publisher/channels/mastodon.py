@@ -20,17 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from publisher.channels.base import Health, check_expiry, json_body, read_image, read_token
-from publisher.config_values import REQUIRED, Key, _int, _str, _url
-from publisher.errors import ChannelError, ConfigError
-from publisher.models import Draft, Receipt
-from publisher.plugins import SOCIAL_KEYS, Capabilities
+from publisher.core.config_values import REQUIRED, Key, _int, _str, _url
+from publisher.core.errors import ChannelError, ConfigError
+from publisher.core.models import Draft, Receipt
+from publisher.core.plugins import SOCIAL_KEYS, Capabilities
 
 if TYPE_CHECKING:
     import requests
 
     from publisher.channels.base import Http
-    from publisher.config import ChannelConfig, Config
-    from publisher.models import Delivery
+    from publisher.core.config import ChannelConfig, Config
+    from publisher.core.models import Delivery
 
 DEFAULT_LIMIT = 500
 IMAGE_BYTES = 16 * 1024 * 1024
@@ -119,7 +119,7 @@ class MastodonChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The status for a delivery: its text with the link, visibility, language, image."""
-        from publisher.render import effective, social_text
+        from publisher.core.render import effective, social_text
 
         view = effective(delivery, self.config)
         text, found = social_text(delivery, self.config, self.settings, link_in_payload=False)

@@ -19,13 +19,13 @@ from typing import Any, ClassVar, NotRequired, TypedDict
 
 from publisher.channels.base import Health, Http
 from publisher.channels.xmltext import escape, quoteattr
-from publisher.config import ChannelConfig, Config
-from publisher.config_values import REQUIRED, Key, _int, _path, _str, _url
-from publisher.errors import ChannelError
-from publisher.models import Delivery, Draft, Receipt
-from publisher.plugins import Capabilities
-from publisher.render import effective, feed_html, markdown_text
-from publisher.times import utc
+from publisher.core.config import ChannelConfig, Config
+from publisher.core.config_values import REQUIRED, Key, _int, _path, _str, _url
+from publisher.core.errors import ChannelError
+from publisher.core.models import Delivery, Draft, Receipt
+from publisher.core.plugins import Capabilities
+from publisher.core.render import effective, feed_html, markdown_text
+from publisher.core.times import utc
 
 SUMMARY_CHARS = 400
 
@@ -114,7 +114,7 @@ class RssChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The item as it will stand in the feed."""
-        from publisher.reminders import reminder_text
+        from publisher.core.reminders import reminder_text
 
         post = delivery.post
         opts = self.config.options

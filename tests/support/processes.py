@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from publisher.ledger import Ledger
-from publisher.models import LedgerRow, State
+from publisher.core.models import LedgerRow, State
+from publisher.store.ledger import Ledger
 
 if TYPE_CHECKING:
     from fakes.graph import FakeGraph

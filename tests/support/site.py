@@ -7,9 +7,9 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.config import Config, load_config
-from publisher.models import Delivery, Post
-from publisher.posts import ReadResult, read_post, read_posts
+from publisher.core.config import Config, load_config
+from publisher.core.models import Delivery, Post
+from publisher.core.posts import ReadResult, read_post, read_posts
 
 REPO = Path(__file__).resolve().parent.parent.parent
 IN_CI = os.environ.get("PUBLISHER_CI") == "1"

@@ -12,11 +12,11 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from publisher.config import FRONT_MATTER_KEYS, Config
-from publisher.durations import parse_duration
-from publisher.errors import PostError
-from publisher.models import Event, Override
-from publisher.times import localize, zone
+from publisher.core.config import FRONT_MATTER_KEYS, Config
+from publisher.core.durations import parse_duration
+from publisher.core.errors import PostError
+from publisher.core.models import Event, Override
+from publisher.core.times import localize, zone
 
 TOP_KEYS = FRONT_MATTER_KEYS
 EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "reminder_time"])
@@ -154,7 +154,7 @@ def override_tables(
     warnings: list[str],
     problems: list[PostError],
 ) -> dict[str, Override]:
-    from publisher.plugins import channel_type, type_names
+    from publisher.core.plugins import channel_type, type_names
 
     types = {c.type: c for c in config.channels.values()}
     installed = type_names()

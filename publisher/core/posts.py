@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publisher.config import Config
-from publisher.config_values import LANGUAGE
-from publisher.errors import ConfigError, PostError
-from publisher.fields import (
+from publisher.core.config import Config
+from publisher.core.config_values import LANGUAGE
+from publisher.core.errors import ConfigError, PostError
+from publisher.core.fields import (
     TOP_KEYS,
     Fields,
     event_table,
@@ -26,8 +26,8 @@ from publisher.fields import (
     url,
     wall_time,
 )
-from publisher.models import Post
-from publisher.times import zone
+from publisher.core.models import Post
+from publisher.core.times import zone
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f\s/](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s/])?$")
 #: Larger files are refused: no channel takes that much text, and every run would read it.

@@ -11,8 +11,8 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from publisher.config import Config
-from publisher.errors import ConfigError
+from publisher.core.config import Config
+from publisher.core.errors import ConfigError
 
 #: Well-known variables that never hold a secret: naming one as token_env is a mistake.
 NOT_SECRETS = frozenset({"PATH", "HOME", "USER", "SHELL", "PWD", "LANG", "TERM"})
@@ -30,7 +30,7 @@ def is_loopback(host: str) -> bool:
 
 def safety_warnings(config: Config) -> list[str]:
     """Raise ``ConfigError`` for an unsafe channel config; return the warnings."""
-    from publisher.plugins import channel_type
+    from publisher.core.plugins import channel_type
 
     warnings: list[str] = []
     outputs: dict[Path, str] = {}

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Protocol, cast
 
-from publisher.config_values import REQUIRED, Key, _date, _env_name
-from publisher.errors import ConfigError
+from publisher.core.config_values import REQUIRED, Key, _date, _env_name
+from publisher.core.errors import ConfigError
 
 ENTRY_POINT_GROUP = "publisher.channels"
 

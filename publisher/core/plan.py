@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.config import Config
-from publisher.durations import is_calendar, parse_duration, to_timedelta
-from publisher.models import Delivery, Post
-from publisher.times import at_wall_time, utc, zone
+from publisher.core.config import Config
+from publisher.core.durations import is_calendar, parse_duration, to_timedelta
+from publisher.core.models import Delivery, Post
+from publisher.core.times import at_wall_time, utc, zone
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def expiry_reason(
 
 def preview_state(delivery: Delivery, channel_type: str, now: datetime, catch_up: timedelta) -> str:
     """What preview calls a not-yet-sent delivery: pending, overdue or will expire."""
-    from publisher.plugins import capabilities
+    from publisher.core.plugins import capabilities
 
     reason = expiry_reason(
         delivery.due_at,

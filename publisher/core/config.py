@@ -11,7 +11,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
-from publisher.config_values import (
+from publisher.core.config_values import (
     REQUIRED,
     Key,
     _bool,
@@ -26,7 +26,7 @@ from publisher.config_values import (
     _time,
     _timezone,
 )
-from publisher.errors import ConfigError
+from publisher.core.errors import ConfigError
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FRONT_MATTER_KEYS = frozenset(
@@ -152,7 +152,7 @@ def _section(table: Any, keys: Mapping[str, Key], prefix: str) -> dict[str, Any]
 
 
 def _templates(value: Any) -> dict[str, dict[str, str]]:
-    from publisher.reminders import template_problem
+    from publisher.core.reminders import template_problem
 
     if value is None:
         return {}
@@ -177,7 +177,7 @@ def _templates(value: Any) -> dict[str, dict[str, str]]:
 
 
 def _channel(name: str, table: Any, languages: tuple[str, ...]) -> ChannelConfig:
-    from publisher.plugins import channel_type, type_names
+    from publisher.core.plugins import channel_type, type_names
 
     prefix = f"channels.{name}"
     if not CHANNEL_NAME.match(name):
@@ -227,7 +227,7 @@ def _channel(name: str, table: Any, languages: tuple[str, ...]) -> ChannelConfig
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate a parsed TOML document; ``path`` anchors the relative paths."""
-    from publisher.plugins import channel_type
+    from publisher.core.plugins import channel_type
 
     unknown = sorted(set(data) - {"publisher", "reminders", "channels", "notify"})
     if unknown:
@@ -274,7 +274,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         channels=channels,
         notify_urls_env=notify["urls_env"],
     )
-    from publisher.config_safety import safety_warnings
+    from publisher.core.config_safety import safety_warnings
 
     return replace(config, warnings=tuple(safety_warnings(config)))
 

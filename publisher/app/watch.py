@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publisher.config import Config
-from publisher.errors import ConfigError, PostError
-from publisher.models import Post
-from publisher.posts import ReadResult, collect, read_post
+from publisher.core.config import Config
+from publisher.core.errors import ConfigError, PostError
+from publisher.core.models import Post
+from publisher.core.posts import ReadResult, collect, read_post
 
 Stamp = tuple[int, int, int]
 

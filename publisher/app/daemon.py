@@ -2,7 +2,7 @@
 
 Threads, and what each one does:
 
-- main: every second a cheap stat scan of the post files (``publisher.watch``); when a file
+- main: every second a cheap stat scan of the post files (``publisher.app.watch``); when a file
   was added, changed or deleted, the ledger is synced and every channel is woken.  Signals
   land here: the first one stops new sends and waits (bounded) for those in flight, the
   second exits at once (what was in flight is reconciled on the next start).
@@ -11,7 +11,7 @@ Threads, and what each one does:
 - APScheduler (in-memory jobs; the ledger is the source of truth): per channel a date job
   at the next due time, plus the safety tick.  Callbacks only kick workers, so a late job
   costs nothing and two wake-ups never run one channel twice at once.
-- the lease keeper (``Runner.keeping_leases``) and the notifier (``publisher.notify``).
+- the lease keeper (``Runner.keeping_leases``) and the notifier (``publisher.app.notify``).
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from publisher import logs
+from publisher.app.notify import Notifier, NotifyThread
+from publisher.app.runner import Runner, RunReport
+from publisher.app.watch import PostWatcher
 from publisher.channels.base import check_expiry, scrub
-from publisher.config import Config
-from publisher.errors import ExitStatus, PostError, PublisherError
-from publisher.ledger import Ledger
-from publisher.models import State, split_delivery_id
-from publisher.notify import Notifier, NotifyThread
-from publisher.runner import Runner, RunReport
-from publisher.watch import PostWatcher
+from publisher.core import logs
+from publisher.core.config import Config
+from publisher.core.errors import ExitStatus, PostError, PublisherError
+from publisher.core.models import State, split_delivery_id
+from publisher.store.ledger import Ledger
 
 #: How often the post files are stat-scanned (new, changed, deleted files seen within 2 s).
 SCAN_INTERVAL = 1.0
@@ -247,9 +247,9 @@ def serve(
     environ: Mapping[str, str] | None = None,
 ) -> ExitStatus:
     """``publisher run``: publish each delivery at its time until SIGTERM/SIGINT."""
+    from publisher.app.once import open_for_run
     from publisher.channels import build_channels
-    from publisher.daemon import open_for_run
-    from publisher.times import now_utc
+    from publisher.core.times import now_utc
 
     clock = clock or now_utc
     environ = os.environ if environ is None else environ

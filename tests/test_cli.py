@@ -8,7 +8,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import REPO, RSS_CHANNELS, Site, site_config
+try:
+    from support import REPO, RSS_CHANNELS, Site, site_config
+except ImportError:  # tests/ run as a package
+    from tests.support import REPO, RSS_CHANNELS, Site, site_config
 
 from publisher import __version__
 from publisher.store.ledger import Ledger, deliveries

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from publisher.core.config import (
-    CHANNEL_TYPE_KEYS,
     COMMON_CHANNEL_KEYS,
     NOTIFY_KEYS,
     PUBLISHER_KEYS,
@@ -18,12 +17,15 @@ from publisher.core.config import (
     load_config,
 )
 from publisher.core.errors import ConfigError
+from publisher.core.plugins import channel_type, type_names
 from publisher.core.posts import TOP_KEYS
 
+CHANNEL_TYPE_KEYS = {kind: channel_type(kind).keys for kind in type_names()}
+
 try:
-    from helpers import CHANNELS, config_text
+    from support import CHANNELS, config_text
 except ImportError:  # tests/ run as a package
-    from tests.helpers import CHANNELS, config_text
+    from tests.support import CHANNELS, config_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 BASE = config_text(reminders='[reminders]\noffsets = ["30d", "7d", "1d"]\ntime = 09:00:00\n')
@@ -47,7 +49,7 @@ def error_for(tmp_path: Path, text: str) -> ConfigError:
 
 def test_the_example_config_loads(tmp_path: Path) -> None:
     config = load_config(EXAMPLE)
-    assert list(config.channels) == ["facebook", "linkedin", "rss", "rss-it", "events"]
+    assert list(config.channels) == ["facebook", "linkedin", "rss", "rss-it", "events", "mastodon"]
     assert config.timezone == "Europe/Berlin"
     assert config.languages == ("en", "it", "de", "nl")
     assert config.catch_up == timedelta(days=2)
@@ -216,12 +218,12 @@ BAD = {
     "rss with two languages": (
         'feed.xml"\nlanguages = ["en"]',
         'feed.xml"\nlanguages = ["en", "de"]',
-        "channels.rss.languages: an RSS channel has exactly one language",
+        "channels.rss.languages: a channel of type rss has exactly one language",
     ),
     "rss without languages in a multilingual setup": (
         'feed.xml"\nlanguages = ["en"]\n',
         'feed.xml"\n',
-        "channels.rss.languages: an RSS channel",
+        "channels.rss.languages: a channel of type rss",
     ),
     "channel language not configured": (
         'languages = ["en", "it"]\n',

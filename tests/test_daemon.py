@@ -13,175 +13,39 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from publisher.core.models import LedgerRow, State
-from publisher.store.ledger import Ledger
+from publisher.core.models import State
 
 try:
     from fakes.graph import FakeGraph
+    from support.processes import (
+        ENV,
+        daemon,
+        rows,
+        state_of,
+        wait_until,
+        write_config,
+        write_post,
+    )
 except ImportError:  # tests/ run as a package
     from tests.fakes.graph import FakeGraph
+    from tests.support.processes import (
+        ENV,
+        daemon,
+        rows,
+        state_of,
+        wait_until,
+        write_config,
+        write_post,
+    )
 
 pytestmark = pytest.mark.e2e
-ENV = "PUBLISHER_FACEBOOK_TOKEN"
-
-
-# -- helpers (test_postgres.py uses them too) ---------------------------------------------------
-
-
-def toml_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def write_post(posts: Path, name: str, title: str, at: datetime, *, channels: list[str] | None = None,
-               extra: str = "", body: str = "") -> Path:  # fmt: skip
-    """A post file, written atomically (a half-written file is not what these tests are about)."""
-    lines = ["+++", f'title = "{title}"', f"publish_at = {toml_time(at)}"]
-    if channels is not None:
-        lines.append(f"channels = {json.dumps(channels)}")
-    text = "\n".join(lines) + "\n" + extra + "+++\n" + (body or f"About {title}.") + "\n"
-    path = posts / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def write_config(
-    folder: Path,
-    graph: FakeGraph | None = None,
-    *,
-    state: str = "state/ledger.db",
-    tick: str = "1s",
-    lease: str = "5m",
-    rss: bool = True,
-    notify_env: str | None = None,
-    extra: str = "",
-) -> Path:
-    parts = [
-        "[publisher]",
-        'timezone = "Europe/Berlin"',
-        'posts_dir = "posts"',
-        f'state = "{state}"',
-        'languages = ["en"]',
-        f'tick = "{tick}"',
-        f'lease = "{lease}"',
-        'retry_backoff = "1s"',
-        extra,
-    ]
-    if graph is not None:
-        parts += [
-            "[channels.facebook]",
-            'type = "facebook"',
-            f'page_id = "{graph.page_id}"',
-            f'token_env = "{ENV}"',
-            f'api_url = "{graph.url}"',
-        ]
-    if rss:
-        parts += [
-            "[channels.rss]",
-            'type = "rss"',
-            'path = "public/feed.xml"',
-            'title = "S3Chem news"',
-            'link = "https://example.org/s3chem"',
-            'feed_url = "https://example.org/s3chem/feed.xml"',
-        ]
-    if notify_env:
-        parts += ["[notify]", f'urls_env = ["{notify_env}"]']
-    (folder / "posts").mkdir(parents=True, exist_ok=True)
-    path = folder / "config.toml"
-    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
-    return path
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll an outside observable (the fake, a file, the ledger) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or check}")
-        time.sleep(0.01)
-
-
-class Proc:
-    """One ``publisher`` process with its output in a file (a pipe could fill up and block)."""
-
-    count = 0
-
-    def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None,
-                 log_format: str = "text") -> None:  # fmt: skip
-        Proc.count += 1
-        self.out = config.parent / f"run-{Proc.count}.log"
-        self.handle = self.out.open("w+", encoding="utf-8")
-        command = [sys.executable, "-m", "publisher", "--config", str(config),
-                   "--log-format", log_format, *args]  # fmt: skip
-        self.proc = subprocess.Popen(command, stdout=self.handle, stderr=subprocess.STDOUT,
-                                     env=env, cwd=config.parent)  # fmt: skip
-
-    @property
-    def output(self) -> str:
-        return self.out.read_text(encoding="utf-8")
-
-    def wait_for(self, text: str, timeout: float = 10.0) -> None:
-        def seen() -> bool:
-            if self.proc.poll() is not None and text not in self.output:
-                raise AssertionError(
-                    f"exited {self.proc.returncode} before {text!r}:\n{self.output}"
-                )
-            return text in self.output
-
-        wait_until(seen, timeout, repr(text))
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self.handle.close()
-
-    def wait(self, timeout: float = 10.0) -> int:
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self.handle.close()
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(5)
-        self.handle.close()
-
-
-def daemon(config: Path, env: dict[str, str], log_format: str = "text") -> Proc:
-    proc = Proc(config, "run", env=env, log_format=log_format)
-    proc.wait_for("publisher run:")
-    return proc
-
-
-def rows(config: Path, state: str | None = None) -> dict[str, LedgerRow]:
-    url = state or f"sqlite:///{config.parent / 'state' / 'ledger.db'}"
-    ledger = Ledger.open(url)
-    try:
-        return {r.id: r for r in ledger.rows()}
-    finally:
-        ledger.close()
-
-
-def state_of(config: Path, delivery_id: str) -> State | None:
-    row = rows(config).get(delivery_id)
-    return row.state if row else None
 
 
 @pytest.fixture
@@ -193,23 +57,6 @@ def graph() -> Iterator[FakeGraph]:
 @pytest.fixture
 def env(graph: FakeGraph) -> dict[str, str]:
     return {**os.environ, ENV: graph.token, "PYTHONUNBUFFERED": "1"}
-
-
-def hold_posts(graph: FakeGraph) -> threading.Event:
-    """Make the fake keep every POST open until the returned event is set."""
-    gate = threading.Event()
-    base = graph._server.RequestHandlerClass  # type: ignore[union-attr]
-
-    class Held(base):  # type: ignore[misc, valid-type]
-        def do_POST(self) -> None:
-            held.append(self.path)
-            gate.wait(30)
-            super().do_POST()
-
-    held: list[str] = []
-    graph._server.RequestHandlerClass = Held  # type: ignore[union-attr]
-    gate.held = held  # type: ignore[attr-defined]
-    return gate
 
 
 # -- on time ------------------------------------------------------------------------------------
@@ -255,7 +102,7 @@ def test_files_added_changed_and_deleted_while_running_are_followed(tmp_path, gr
     later = datetime.now(UTC) + timedelta(minutes=5)
     write_post(posts, "doomed.md", "Doomed", later)
     write_post(posts, "moved.md", "Moved earlier", later)
-    proc = daemon(config, env)
+    proc = daemon(config, env, debug=True)
 
     due = datetime.now(UTC) + timedelta(seconds=2)
     write_post(posts, "added.md", "Added while running", due)
@@ -266,7 +113,7 @@ def test_files_added_changed_and_deleted_while_running_are_followed(tmp_path, gr
     wait_until(lambda: state_of(config, "doomed/en/facebook/post") is State.CANCELLED, 2.5,
                "the deleted file's delivery cancelled")  # fmt: skip
     wait_until(lambda: len(graph.posts) == 2, 6, "both posts")
-    time.sleep(1.5)  # some more ticks and scans: the bad file must not be reported again
+    proc.wait_for_more("safety tick", 2)  # more ticks and scans: the bad file is not re-reported
     assert proc.stop() == 0
 
     by_text = {p["message"].split("\n")[0]: p for p in graph.posts}
@@ -320,9 +167,9 @@ def test_kill_9_in_the_middle_of_a_send_then_restart_sends_exactly_once(
 def test_sigterm_during_a_send_lets_it_finish_records_it_and_exits_0(tmp_path, graph, env):
     config = write_config(tmp_path, graph, rss=False)
     write_post(tmp_path / "posts", "slow.md", "Slow send", datetime.now(UTC) - timedelta(seconds=1))
-    gate = hold_posts(graph)
+    gate = graph.hold_posts()
     proc = daemon(config, env)
-    wait_until(lambda: gate.held, 5, "the POST to arrive")  # type: ignore[attr-defined]
+    wait_until(lambda: graph.held, 5, "the POST to arrive")
 
     proc.proc.send_signal(signal.SIGTERM)
     proc.wait_for("SIGTERM: stopping")
@@ -340,9 +187,9 @@ def test_a_second_sigterm_exits_at_once_and_the_next_start_settles_the_send(tmp_
     write_post(
         tmp_path / "posts", "twice.md", "Two signals", datetime.now(UTC) - timedelta(seconds=1)
     )
-    gate = hold_posts(graph)
+    gate = graph.hold_posts()
     proc = daemon(config, env)
-    wait_until(lambda: gate.held, 5, "the POST to arrive")  # type: ignore[attr-defined]
+    wait_until(lambda: graph.held, 5, "the POST to arrive")
     proc.proc.send_signal(signal.SIGTERM)
     proc.wait_for("SIGTERM: stopping")
     proc.proc.send_signal(signal.SIGTERM)
@@ -420,9 +267,9 @@ def test_a_failed_delivery_is_notified_exactly_once_across_restarts(tmp_path, gr
         config = write_config(tmp_path, graph, rss=False, notify_env="PUBLISHER_NOTIFY_URL")
         write_post(tmp_path / "posts", "refused.md", "Refused", datetime.now(UTC))
         graph.fail_next(100, method="POST")
-        proc = daemon(config, env)
+        proc = daemon(config, env, debug=True)
         wait_until(lambda: sink.received, 8, "the notification")
-        time.sleep(1.2)  # another tick
+        proc.wait_for_more("safety tick")  # another tick: no second alert
         assert proc.stop() == 0
         again = subprocess.run([sys.executable, "-m", "publisher", "--config", str(config), "run",
                                 "--once"], capture_output=True, text=True, env=env, timeout=20)  # fmt: skip

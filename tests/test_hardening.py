@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import RSS_CHANNELS, Site, site_config
+from support import RSS_CHANNELS, Site, site_config
 
 from publisher.channels.base import Http
 from publisher.core.errors import ChannelError

@@ -21,9 +21,9 @@ from publisher.core.plan import plan
 from publisher.core.posts import read_posts
 
 try:
-    from helpers import config_text, make_site, post_text
+    from support import config_text, make_site, post_text
 except ImportError:  # tests/ run as a package
-    from tests.helpers import config_text, make_site, post_text
+    from tests.support import config_text, make_site, post_text
 
 RSS_ONLY = """
 [channels.rss]

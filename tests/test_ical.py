@@ -12,12 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import IN_CI, RSS_CHANNELS, Site, site_config
-
-try:
-    from test_postgres import pg_url  # noqa: F401 - a fixture: a fresh PostgreSQL database
-except ImportError:  # tests/ run as a package
-    from tests.test_postgres import pg_url  # noqa: F401
+from support import IN_CI, RSS_CHANNELS, Site, site_config
 
 ICAL = """
 [channels.events]

@@ -7,10 +7,8 @@ errors, slow and oversized answers, feeds that re-order or drop and re-add items
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,26 +17,11 @@ from publisher.core.posts import read_post
 from publisher.store.ledger import Ledger
 
 try:
-    from conftest import RSS_CHANNELS, site_config
     from fakes.feeds import DATA, FeedSite
+    from support.sources import HOST, PNG, SOURCE, configure, imported, rss
 except ImportError:  # tests/ run as a package
-    from tests.conftest import RSS_CHANNELS, site_config
     from tests.fakes.feeds import DATA, FeedSite
-
-HOST = "https://news.example.org"
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-       b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
-       b"\x00\x00\x00IEND\xaeB`\x82")  # fmt: skip
-ITEM = """<item><title>{title}</title><link>{host}/news/{slug}/</link>
-<guid>{host}/news/{slug}/</guid><pubDate>{date}</pubDate><description>About {title}.</description>
-<enclosure url="{host}/images/{slug}.png" type="image/png" length="70"/></item>"""
-
-
-@pytest.fixture
-def feeds() -> Iterator[FeedSite]:
-    site = FeedSite()
-    yield site
-    site.close()
+    from tests.support.sources import HOST, PNG, SOURCE, configure, imported, rss
 
 
 def sample(feeds: FeedSite, name: str) -> bytes:
@@ -47,39 +30,6 @@ def sample(feeds: FeedSite, name: str) -> bytes:
     if "utf16" in name:
         return raw.decode("utf-16").replace(HOST, feeds.url).encode("utf-16")
     return raw.replace(HOST.encode(), feeds.url.encode())
-
-
-def rss(feeds: FeedSite, *slugs: str) -> str:
-    """An RSS 2.0 feed with one item per slug, newest first (dates go back a day each)."""
-    body = "".join(
-        ITEM.format(
-            title=f"News {s}",
-            slug=s,
-            host=feeds.url,
-            date=f"{20 - n:02d} May 2027 10:00:00 +0000".join(["Thu, ", ""]),
-        )  # fmt: skip
-        for n, s in enumerate(slugs)
-    )
-    for slug in slugs:
-        feeds.serve(f"/images/{slug}.png", PNG, "image/png")
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
-            f"<link>{feeds.url}/</link><description>d</description>{body}</channel></rss>")  # fmt: skip
-
-
-def configure(site, feeds: FeedSite, sources: str) -> None:
-    site.write_config(site_config(RSS_CHANNELS) + sources.replace("SITE", feeds.url))
-
-
-SOURCE = """
-[sources.news]
-type = "feed"
-url = "SITE/feed"
-channels = ["rss"]
-"""
-
-
-def imported(site) -> list[Path]:
-    return sorted((site.posts / "imported").rglob("*.md"))
 
 
 def test_first_poll_records_then_each_new_item_becomes_a_draft_once(site, feeds, invoke):

@@ -16,10 +16,10 @@ from publisher.store.source_ledger import SourceLedger
 
 try:
     from fakes.feeds import FeedSite
-    from test_import import SOURCE, configure, imported, rss
+    from support.sources import SOURCE, configure, imported, rss
 except ImportError:  # tests/ run as a package
     from tests.fakes.feeds import FeedSite
-    from tests.test_import import SOURCE, configure, imported, rss
+    from tests.support.sources import SOURCE, configure, imported, rss
 
 
 @pytest.fixture
@@ -62,9 +62,3 @@ def test_four_pollers_on_one_sqlite_ledger_write_each_item_once(site, feeds):
 @pytest.mark.postgres
 def test_four_pollers_on_one_postgresql_ledger_write_each_item_once(site, feeds, pg_url):
     race(site, feeds, "postgresql+psycopg://" + pg_url.removeprefix("postgresql://"))
-
-
-try:
-    from test_postgres import pg_url  # noqa: F401, E402 - the fixture
-except ImportError:
-    from tests.test_postgres import pg_url  # noqa: F401, E402

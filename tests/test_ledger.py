@@ -147,3 +147,18 @@ def test_nothing_is_ever_deleted(tmp_path: Path) -> None:
     counts.append(_count(ledger, deliveries))
     assert counts == [5, 5, 5]
     assert [s for _, s, _ in ledger.history("p4/en/rss/post")] == ["pending", "cancelled"]
+
+
+def test_rows_with_states_and_changed_since_still_keeps_to_the_channel(tmp_path: Path) -> None:
+    ledger = _open(tmp_path)
+    planned = _planned(2)
+    other = [{**row, "id": row["id"].replace("/rss/", "/fb/"), "channel": "fb"} for row in planned]
+    ledger.sync(planned + other, NOW)
+
+    rows = ledger.rows(states=[State.PENDING], changed_since=NOW - timedelta(days=1), channel="rss")
+
+    assert {row.channel for row in rows} == {"rss"} and len(rows) == 2
+    assert {
+        r.id for r in ledger.rows(states=[State.SENT], changed_since=NOW + timedelta(days=1))
+    } == set()
+    assert len(ledger.rows(states=[State.SENT], changed_since=NOW - timedelta(days=1))) == 4

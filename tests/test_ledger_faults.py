@@ -19,10 +19,18 @@ from publisher.store.ledger import Ledger
 
 try:
     from fakes.graph import FakeGraph
-    from test_daemon import ENV, Proc, daemon, rows, wait_until, write_config, write_post
+    from support.processes import ENV, Proc, daemon, rows, wait_until, write_config, write_post
 except ImportError:  # tests/ run as a package
     from tests.fakes.graph import FakeGraph
-    from tests.test_daemon import ENV, Proc, daemon, rows, wait_until, write_config, write_post
+    from tests.support.processes import (
+        ENV,
+        Proc,
+        daemon,
+        rows,
+        wait_until,
+        write_config,
+        write_post,
+    )
 
 pytestmark = pytest.mark.e2e
 

@@ -468,7 +468,10 @@ def test_commentary_reads_back_as_the_intended_text(text, tags):
 
 
 def test_run_once_publishes_to_linkedin_and_status_shows_it(fake, site, invoke):
-    from conftest import site_config
+    try:
+        from support import site_config
+    except ImportError:  # tests/ run as a package
+        from tests.support import site_config
 
     table = f"""
     [channels.linkedin]
@@ -494,3 +497,15 @@ def test_run_once_publishes_to_linkedin_and_status_shows_it(fake, site, invoke):
     assert row["id"] == "final/en/linkedin/post" and row["state"] == "sent"
     assert row["remote_id"] == fake.posts[0]["id"]
     assert row["remote_url"] == f"https://www.linkedin.com/feed/update/{fake.posts[0]['id']}/"
+
+
+def test_find_takes_the_duplicate_hint_the_error_carried(channel, fake):
+    draft = channel.render(delivery())
+    old = fake.add_post(draft.payload["body"]["commentary"], created_ms=1_000)  # long before
+    error = raised(channel.publish, draft)
+    assert error.duplicate and error.duplicate_of == old["id"]
+
+    assert channel.find(draft, SINCE) is None  # too old for the recent-posts look-up
+    found = channel.find(draft, SINCE, error.duplicate_of)
+    assert found is not None and found.remote_id == old["id"]
+    assert not hasattr(channel, "_duplicate_of")  # nothing smuggled on the instance

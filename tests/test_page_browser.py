@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IN_CI, REPO, Site
+from support import IN_CI, REPO, Site
 
 from publisher.channels.little import unescape
 from publisher.core.posts import read_posts
@@ -93,6 +93,8 @@ def reader_text(item: dict[str, Any], types: dict[str, str]) -> str:
         return unescape(payload["body"]["commentary"])
     if kind == "ical":  # a calendar entry's text is its summary (the event's title)
         return payload["summary"]
+    if kind == "mastodon":
+        return payload["status"]
     parser = _Text()
     parser.feed(payload["content_html"])
     return folded("".join(parser.parts))

@@ -16,9 +16,9 @@ from publisher.core.plan import Plan, expiry_reason, plan, preview_state
 from publisher.core.posts import parse_post
 
 try:
-    from helpers import EVENT, NEWS, Site, config_text, make_site, post_text
+    from support import EVENT, NEWS, Site, config_text, make_site, post_text
 except ImportError:  # tests/ run as a package
-    from tests.helpers import EVENT, NEWS, Site, config_text, make_site, post_text
+    from tests.support import EVENT, NEWS, Site, config_text, make_site, post_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -9,12 +9,10 @@ failure under ``PUBLISHER_CI=1``.  ``/work/notes/ci-postgres.sh`` starts a throw
 from __future__ import annotations
 
 import os
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -24,42 +22,12 @@ from publisher.store.ledger import Ledger, history
 
 try:
     from fakes.graph import FakeGraph
-    from test_daemon import ENV, Proc, daemon, wait_until, write_config
+    from support.processes import ENV, Proc, daemon, wait_until, write_config
 except ImportError:  # tests/ run as a package
     from tests.fakes.graph import FakeGraph
-    from tests.test_daemon import ENV, Proc, daemon, wait_until, write_config
+    from tests.support.processes import ENV, Proc, daemon, wait_until, write_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
-URL_ENV = "PUBLISHER_TEST_PG"
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("PUBLISHER_CI") == "1":
-        pytest.fail(f"{reason}; PUBLISHER_CI=1, so the PostgreSQL tests must run")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty database on the test server; dropped afterwards."""
-    url = os.environ.get(URL_ENV, "").strip()
-    if not url:
-        unavailable(f"{URL_ENV} is not set (e.g. postgresql://publisher@127.0.0.1:5432/test)")
-    try:
-        import psycopg
-    except ImportError:
-        unavailable("psycopg is not installed (pip install 'publisher[postgres]')")
-    try:
-        admin = psycopg.connect(url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        unavailable(f"PostgreSQL at ${URL_ENV} is unreachable: {str(exc).splitlines()[0]}")
-    name = f"publisher_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlsplit(url)._replace(path=f"/{name}").geturl()
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

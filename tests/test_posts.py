@@ -12,9 +12,9 @@ from publisher.core.errors import PostError
 from publisher.core.posts import read_post
 
 try:
-    from helpers import EVENT, NEWS, Site, config_text, make_site, post_text
+    from support import EVENT, NEWS, Site, config_text, make_site, post_text
 except ImportError:  # tests/ run as a package
-    from tests.helpers import EVENT, NEWS, Site, config_text, make_site, post_text
+    from tests.support import EVENT, NEWS, Site, config_text, make_site, post_text
 
 GOOD = post_text(NEWS, "A good post.")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

@@ -12,7 +12,7 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import Site
+from support import Site
 
 from publisher.app import page_images
 from publisher.app.page_text import fold_point, reader_text
@@ -68,7 +68,7 @@ def png(width: int, height: int, noise: bool = False) -> bytes:
 
 
 def social_site(site: Site) -> Site:
-    from conftest import site_config
+    from support import site_config
 
     site.write_config(site_config(SOCIAL))
     return site

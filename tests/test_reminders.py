@@ -9,9 +9,9 @@ from publisher.core.models import Post
 from publisher.core.reminders import reminder_text
 
 try:
-    from helpers import EVENT, Site, config_text, make_site
+    from support import EVENT, Site, config_text, make_site
 except ImportError:  # tests/ run as a package
-    from tests.helpers import EVENT, Site, config_text, make_site
+    from tests.support import EVENT, Site, config_text, make_site
 
 LANGUAGES = '["en", "it", "de", "nl", "de-AT", "sv", "xx"]'
 TITLE = "S3Chem final conference in Maastricht"

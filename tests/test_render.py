@@ -23,9 +23,9 @@ from publisher.core.render import (
 )
 
 try:
-    from helpers import CHANNELS, EVENT, Site, config_text, delivery, make_site
+    from support import CHANNELS, EVENT, Site, config_text, delivery, make_site
 except ImportError:  # tests/ run as a package
-    from tests.helpers import CHANNELS, EVENT, Site, config_text, delivery, make_site
+    from tests.support import CHANNELS, EVENT, Site, config_text, delivery, make_site
 
 PARTNER = """
 [channels.fb-partner]

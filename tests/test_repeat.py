@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import RSS_CHANNELS, Site, site_config
 from dateutil.rrule import rrulestr
-from helpers import CHANNELS, config_text, make_site
+from support import CHANNELS, RSS_CHANNELS, Site, config_text, make_site, site_config
 
 from publisher.core.errors import PostError
 from publisher.core.plan import plan

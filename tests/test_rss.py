@@ -9,7 +9,11 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import IN_CI, Site, site_config
+
+try:
+    from support import IN_CI, Site, site_config
+except ImportError:  # tests/ run as a package
+    from tests.support import IN_CI, Site, site_config
 
 GOLDEN = Path(__file__).parent / "golden"
 

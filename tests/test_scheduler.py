@@ -28,24 +28,13 @@ from publisher.store.ledger import Ledger
 
 try:
     from fakes.graph import FakeGraph, Script, error_body
+    from support import Clock
 except ImportError:  # tests/ run as a package
     from tests.fakes.graph import FakeGraph, Script, error_body
+    from tests.support import Clock
 
 ENV = "PUBLISHER_FACEBOOK_TOKEN"
 T0 = datetime(2027, 5, 3, 8, 0, tzinfo=UTC)
-
-
-class Clock:
-    """Time passed in: tests move it, nothing sleeps."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def post_text(title: str, at: datetime, extra: str = "") -> str:
@@ -153,7 +142,7 @@ def test_only_new_and_changed_post_files_are_parsed_again(tmp_path):
 
 def test_a_bad_file_is_reported_once_per_change_not_on_every_scan(tmp_path, log_lines):
     config = make_config(tmp_path)
-    daemon = make_daemon(config, Clock())
+    daemon = make_daemon(config, Clock(T0))
     bad = tmp_path / "posts" / "bad.md"
     bad.write_text('+++\ntitle = "No time"\n+++\n', encoding="utf-8")
     daemon.scan()
@@ -171,7 +160,7 @@ def test_a_bad_file_is_reported_once_per_change_not_on_every_scan(tmp_path, log_
 
 
 def test_the_wake_up_is_an_aware_utc_date_job_moved_when_the_plan_changes(tmp_path):
-    clock = Clock()
+    clock = Clock(T0)
     config = make_config(tmp_path)
     daemon = make_daemon(config, clock)
     post = tmp_path / "posts" / "news.md"
@@ -201,7 +190,7 @@ def test_a_blocked_delivery_does_not_wake_the_daemon_in_a_loop(
     tmp_path, graph, monkeypatch, log_lines
 ):
     monkeypatch.delenv(ENV)
-    clock = Clock()
+    clock = Clock(T0)
     daemon = make_daemon(make_config(tmp_path, graph, rss=False), clock)
     posts = tmp_path / "posts"
     (posts / "now.md").write_text(post_text("Due now", T0 - timedelta(minutes=1)))
@@ -219,7 +208,7 @@ def test_a_blocked_delivery_does_not_wake_the_daemon_in_a_loop(
 def test_a_delivery_of_a_file_broken_after_planning_waits_without_blocking_the_next(
     tmp_path, graph
 ):
-    daemon = make_daemon(make_config(tmp_path, graph, rss=False), Clock())
+    daemon = make_daemon(make_config(tmp_path, graph, rss=False), Clock(T0))
     first = tmp_path / "posts" / "first.md"
     first.write_text(post_text("First", T0 - timedelta(minutes=2)))
     daemon.scan()
@@ -234,7 +223,7 @@ def test_a_delivery_of_a_file_broken_after_planning_waits_without_blocking_the_n
 
 
 def test_a_throttled_delivery_wakes_the_daemon_at_its_next_attempt(tmp_path, graph):
-    clock = Clock()
+    clock = Clock(T0)
     daemon = make_daemon(make_config(tmp_path, graph, rss=False), clock)
     (tmp_path / "posts" / "a.md").write_text(post_text("Throttled", T0))
     usage = {graph.page_id: [{"type": "pages", "estimated_time_to_regain_access": 7}]}
@@ -259,7 +248,7 @@ def test_a_throttled_delivery_wakes_the_daemon_at_its_next_attempt(tmp_path, gra
 def test_after_downtime_recent_ones_go_out_oldest_first_and_old_ones_expire(
     tmp_path, graph, log_lines
 ):
-    daemon = make_daemon(make_config(tmp_path, graph, rss=False, catch_up="2d"), Clock())
+    daemon = make_daemon(make_config(tmp_path, graph, rss=False, catch_up="2d"), Clock(T0))
     posts = tmp_path / "posts"
     (posts / "old.md").write_text(post_text("Three days late", T0 - timedelta(days=3)))
     (posts / "b.md").write_text(post_text("One hour late", T0 - timedelta(hours=1)))
@@ -278,7 +267,7 @@ def test_after_downtime_recent_ones_go_out_oldest_first_and_old_ones_expire(
 
 
 def test_expiry_is_checked_again_before_a_retry(tmp_path, graph):
-    clock = Clock()
+    clock = Clock(T0)
     daemon = make_daemon(make_config(tmp_path, graph, rss=False), clock)
     expires = (T0 + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     (tmp_path / "posts" / "a.md").write_text(
@@ -297,7 +286,7 @@ def test_expiry_is_checked_again_before_a_retry(tmp_path, graph):
 
 
 def test_the_hourly_cap_holds_the_rest_until_the_hour_has_passed(tmp_path, graph):
-    clock = Clock()
+    clock = Clock(T0)
     daemon = make_daemon(
         make_config(tmp_path, graph, rss=False, facebook={"max_per_hour": 2}), clock
     )
@@ -325,7 +314,7 @@ def test_a_stale_reconcile_never_moves_a_row_another_worker_is_sending(tmp_path)
     (tmp_path / "posts" / "a.md").write_text(post_text("Shared", T0))
     first = Ledger.open(config.state_url, worker="a")
     second = Ledger.open(config.state_url, worker="b")
-    Runner(config, first, {}, Clock()).sync(read_posts(config))
+    Runner(config, first, {}, Clock(T0)).sync(read_posts(config))
     [row] = first.claim(T0, timedelta(minutes=5))
     first.mark_uncertain(row.id, "timed out", T0)
     # worker a looks, finds nothing, retries and is sending again ...
@@ -343,7 +332,7 @@ def test_a_stale_reconcile_never_moves_a_row_another_worker_is_sending(tmp_path)
 def test_a_failure_and_a_token_expiring_soon_are_notified_once_even_after_a_restart(
     tmp_path, graph
 ):
-    clock = Clock()
+    clock = Clock(T0)
     config = make_config(tmp_path, graph, rss=False, _notify=True,
                          facebook={"token_expires_at": date(2027, 5, 10)})  # fmt: skip
     daemon = make_daemon(config, clock)
@@ -376,7 +365,7 @@ def test_a_failure_and_a_token_expiring_soon_are_notified_once_even_after_a_rest
 def test_without_apprise_one_clear_warning_and_publishing_goes_on(tmp_path, monkeypatch, log_lines):
     monkeypatch.setitem(sys.modules, "apprise", None)  # as if the extra were not installed
     config = make_config(tmp_path, _notify=True)
-    notifier = Notifier(config, Ledger.open(config.state_url), Clock(), {"ALERTS": "json://x"})
+    notifier = Notifier(config, Ledger.open(config.state_url), Clock(T0), {"ALERTS": "json://x"})
     assert not notifier.setup()
     assert notifier.run() == 0
     [warning] = [line for line in log_lines if "Apprise" in line]
@@ -426,13 +415,13 @@ class RandomFaults:
 
 
 def test_200_deliveries_against_random_faults_are_each_sent_once_or_failed(tmp_path, graph):
-    clock = Clock()
+    clock = Clock(T0)
     graph.clock = clock
     config = make_config(tmp_path, graph, rss=False, max_attempts=3)
     for i in range(200):
         (tmp_path / "posts" / f"p{i:03}.md").write_text(post_text(f"Fault {i:03}", T0))
     faults = RandomFaults(graph, seed=20270503)
-    graph._scripts = faults  # type: ignore[assignment]
+    graph.script_with(faults)
     ledger = Ledger.open(config.state_url)
     runner = Runner(config, ledger, build_channels(config, Http(timeout=(1.0, 2.0))), clock,
                     rng=random.Random(1))  # fmt: skip

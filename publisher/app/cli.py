@@ -115,7 +115,10 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: st
 def load(opts: Options) -> Config:
     from publisher.core.config import config_path, load_config
 
-    return load_config(config_path(opts.config))
+    config = load_config(config_path(opts.config))
+    for message in config.warnings:  # doubts about the config (DESIGN §7), never errors
+        warn(message)
+    return config
 
 
 def read_all(config: Config) -> ReadResult:
@@ -427,4 +430,3 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-    sys.exit(0)

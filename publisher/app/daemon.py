@@ -132,6 +132,7 @@ class Daemon:
 
     def tick(self) -> None:
         """The safety tick: every channel reconciles and retries; alerts go out."""
+        logs.get().debug("safety tick")
         for worker in self.workers.values():
             worker.kick(reconcile=True)
         if self.notifier is not None:
@@ -306,7 +307,7 @@ def serve(
         return ExitStatus.OK
     finally:
         if lock is not None:
-            lock.release()  # type: ignore[attr-defined]
+            lock.release()
 
 
 class _signals:

@@ -71,7 +71,9 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
     finally:
         if lock is not None:
             lock.release()
-    sent = sum(1 for o in report.outcomes if o.state.value == "sent")
+    from publisher.core.models import State
+
+    sent = sum(1 for o in report.outcomes if o.state is State.SENT)
     logs.get().info(f"run finished: {sent} sent, {len(report.outcomes) - sent} other outcomes")
     return report
 

@@ -86,7 +86,7 @@ def entries(
         ):
             continue
         if row is not None and row.state is State.SENT and row.payload is not None:
-            payload, warnings = row.payload, ()
+            payload, warnings = row.payload, tuple[str, ...]()
             text = str((row.attempt or {}).get("text") or "")
             if row.changed:
                 warnings = ("the post changed after it was sent; the change is not re-posted",)
@@ -94,7 +94,7 @@ def entries(
             draft = channels[delivery.channel].render(delivery)
             payload, text = draft.payload, draft.text
             warnings = draft.warnings + tuple(f"will not be sent: {e}" for e in draft.errors)
-        if delivery.kind == "post":
+        if not delivery.is_reminder:
             warnings = tuple(by_source.get(delivery.post.source, ())) + tuple(warnings)
         local = delivery.due_at.astimezone(zone(delivery.post.timezone))
         out.append(Entry(delivery, state, payload, tuple(warnings), local,

@@ -19,7 +19,7 @@ from typing import Any
 
 from publisher.channels.base import Channel, Feed, read_token
 from publisher.core import logs
-from publisher.core.config import FEED_TYPES, Config
+from publisher.core.config import Config
 from publisher.core.errors import ChannelError, ExitStatus, PostError, PublisherError, TokenMissing
 from publisher.core.models import (
     Delivery,
@@ -31,6 +31,7 @@ from publisher.core.models import (
     split_delivery_id,
 )
 from publisher.core.plan import Plan, expiry_reason, plan_post
+from publisher.core.plugins import capabilities
 from publisher.core.posts import ReadResult
 from publisher.core.rows import planned_row
 from publisher.core.times import utc
@@ -70,7 +71,6 @@ class RunReport:
     token_errors: dict[str, TokenMissing] = field(default_factory=dict)
     post_errors: list[PostError] = field(default_factory=list)
     feeds_written: list[str] = field(default_factory=list)
-    sync_counts: dict[str, int] = field(default_factory=dict)
     source_errors: list[PublisherError] = field(default_factory=list)
     feed_errors: list[str] = field(default_factory=list)
 
@@ -141,7 +141,6 @@ class Runner:
         with self._lock:
             self._parked.clear()
         if report is not None:
-            report.sync_counts = counts
             report.post_errors.extend(read.errors)
         return counts
 
@@ -299,8 +298,7 @@ class Runner:
         start = max(row.due_at, row.catch_up_from or row.due_at)
         reason = expiry_reason(
             start, row.expires_at, now, self.config.catch_up,
-            is_reminder=delivery.is_reminder,
-            honours_catch_up=channel.config.type not in FEED_TYPES,
+            is_reminder=delivery.is_reminder, honours_catch_up=capabilities(channel.config.type).catch_up,
         )  # fmt: skip
         if reason:
             if self.ledger.mark_expired(row.id, reason, now):
@@ -355,7 +353,7 @@ class Runner:
         if exc.duplicate and row.was_uncertain:
             since = row.first_attempt_at or row.due_at
             try:
-                found = channel.find(draft, since)
+                found = channel.find(draft, since, exc.duplicate_of)
             except ChannelError:
                 found = None
             if found is not None:
@@ -387,7 +385,7 @@ class Runner:
 
         wanted = None if names is None else set(names)
         for name, channel in self.channels.items():
-            follow = getattr(channel, "follow", None)  # ical (issue 15): entries follow edits
+            follow = getattr(channel, "follow", None)  # a calendar: entries follow their posts
             if follow is not None and (wanted is None or name in wanted):
                 keep = self._keep_sources
                 if keep is not None and follow(self.ledger, self._deliveries, keep, self.now()):

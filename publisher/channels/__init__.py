@@ -1,30 +1,25 @@
-"""Channels: one module per network, all speaking the ``Channel`` protocol in ``base``."""
+"""Channels: one module per network, all speaking the ``Channel`` protocol in ``base``.
+
+Types are found through the ``publisher.channels`` entry points (see ``publisher.core.plugins``).
+"""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from publisher.channels.base import Channel, Http
     from publisher.core.config import ChannelConfig, Config
 
-#: Channel type -> "module:class"; modules are imported only when a channel of the type is used.
-CHANNEL_TYPES = {
-    "rss": "publisher.channels.rss:RssChannel",
-    "facebook": "publisher.channels.facebook:FacebookChannel",
-    "linkedin": "publisher.channels.linkedin:LinkedInChannel",
-    "ical": "publisher.channels.ical:IcalChannel",
-}
-
 
 def build_channel(cfg: ChannelConfig, config: Config, http: Http | None = None) -> Channel:
     """Construct the channel object for one ``[channels.<name>]`` table."""
     from publisher.channels.base import Http
+    from publisher.core.plugins import channel_type
 
-    module, _, cls = CHANNEL_TYPES[cfg.type].partition(":")
-    factory = getattr(import_module(module), cls)
-    return factory(cfg, config, http or Http())
+    factory: Any = channel_type(cfg.type)
+    channel: Channel = factory(cfg, config, http or Http())
+    return channel
 
 
 def build_channels(config: Config, http: Http | None = None) -> dict[str, Channel]:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from publisher import __version__
 from publisher.core.errors import ChannelError, TokenMissing, TokenUnusable
 from publisher.core.secrets import check_expiry, redact, scrub
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 #: (connect, read) seconds for every call; a slow image upload gets its own, longer read.
 DEFAULT_TIMEOUT = (5.0, 30.0)
-USER_AGENT = "publisher/0.1 (+https://github.com/s3chem/publisher)"
+USER_AGENT = f"publisher/{__version__} (+https://github.com/s3chem/publisher)"
 
 
 @runtime_checkable
@@ -43,8 +44,11 @@ class Channel(Protocol):
         """Send once; raise ``ChannelError`` saying whether a retry may help."""
         ...
 
-    def find(self, draft: Draft, since: datetime) -> Receipt | None:
-        """Look for a post this draft may already have created (after an unknown outcome)."""
+    def find(self, draft: Draft, since: datetime, hint: str | None = None) -> Receipt | None:
+        """Look for a post this draft may already have created (after an unknown outcome).
+
+        ``hint`` is the remote id a duplicate error named (``ChannelError.duplicate_of``), if any.
+        """
         ...
 
     def check_online(self, today: date) -> Health:

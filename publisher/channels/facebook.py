@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, NotRequired, TypedDict
 
 from publisher.channels.base import (
     Health,
@@ -27,8 +28,10 @@ from publisher.channels.base import (
     redact,
     scrub,
 )
-from publisher.core.errors import ChannelError
+from publisher.core.config_values import REQUIRED, Key, _str, _url
+from publisher.core.errors import ChannelError, ConfigError
 from publisher.core.models import Draft, Receipt
+from publisher.core.plugins import SOCIAL_KEYS, Capabilities
 
 if TYPE_CHECKING:
     from publisher.channels.base import Http
@@ -62,10 +65,44 @@ BLOCKED_WAIT = 3600.0
 UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
 
 
+class FacebookFile(TypedDict):
+    """An upload as preview shows it: the path, its size and MIME type."""
+
+    path: str
+    bytes: int | None
+    type: str
+
+
+class FacebookPayload(TypedDict):
+    """A Graph request: ``/feed`` with message and link, or ``/photos`` with the photo."""
+
+    method: str
+    endpoint: NotRequired[str]
+    fields: NotRequired[dict[str, str]]
+    files: NotRequired[dict[str, FacebookFile]]
+
+
+def _api_version(path: str, value: Any) -> str:
+    text = _str(path, value)
+    if not re.match(r"^v\d+\.\d+$", text):
+        raise ConfigError(f"{path}: {text!r} is not a Graph API version", 'e.g. "v26.0"')
+    return text
+
+
 class FacebookChannel:
     """A Facebook Page, posted to through the Graph API with a Page access token."""
 
+    keys: ClassVar[dict[str, Key]] = {
+        **SOCIAL_KEYS,
+        "page_id": Key(_str, REQUIRED),
+        "api_url": Key(_url, "https://graph.facebook.com"),
+        "api_version": Key(_api_version, "v26.0"),
+    }
+    capabilities = Capabilities()
     limit: int | None = LIMIT
+    token_url_key = "api_url"
+    service_hosts = ("graph.facebook.com",)
+    unique_keys = ("page_id",)
 
     def __init__(self, cfg: ChannelConfig, config: Config, http: Http) -> None:
         self.name = cfg.name
@@ -88,7 +125,7 @@ class FacebookChannel:
             delivery, self.config, self.app_config, link_in_payload=not with_photo
         )
         warnings = list(found)
-        payload: dict[str, Any] = {"method": "POST"}
+        payload: FacebookPayload = {"method": "POST"}
         if view.image is not None:
             payload["endpoint"] = self._path("/photos")
             payload["fields"] = {"caption": text}
@@ -146,7 +183,7 @@ class FacebookChannel:
 
     # -- reconcile ------------------------------------------------------------------------
 
-    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+    def find(self, draft: Draft, since: datetime, hint: str | None = None) -> Receipt | None:
         """Look on the Page for a post with this draft's text, created since the first try."""
         token = read_token(self.config)
         wanted = normalize_text(draft.text)
@@ -316,7 +353,7 @@ def image_problems(path: Path) -> list[str]:
     return problems_for(path, "Facebook", PHOTO_TYPES, max_bytes=PHOTO_MAX_BYTES)
 
 
-def _file_entry(image: Path, warnings: list[str]) -> dict[str, Any]:
+def _file_entry(image: Path, warnings: list[str]) -> FacebookFile:
     """What preview shows of an upload: the path, its size and MIME type (by its bytes)."""
     from publisher.core.images import ImageProblem, inspect
 
@@ -347,13 +384,10 @@ def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        parsed = datetime.fromisoformat(value)  # Python 3.11 reads Graph's "+0000" too
     except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else None
+        return None
+    return parsed if parsed.tzinfo else None
 
 
 def _int(value: Any) -> int | None:

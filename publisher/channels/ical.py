@@ -17,13 +17,15 @@ import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from publisher.channels.base import Health, Http, SentLedger
 from publisher.core.config import ChannelConfig, Config
-from publisher.core.errors import ChannelError
+from publisher.core.config_values import REQUIRED, Key, _path, _str, _url
+from publisher.core.errors import ChannelError, ConfigError
 from publisher.core.models import Delivery, Draft, Receipt
+from publisher.core.plugins import Capabilities
 from publisher.core.times import utc, zone
 
 if TYPE_CHECKING:
@@ -53,7 +55,25 @@ def event_fields(payload: Mapping[str, Any]) -> dict[str, Any]:
 class IcalChannel:
     """One ``.ics`` file of events, in one language."""
 
+    keys: ClassVar[dict[str, Key]] = {
+        "path": Key(_path, REQUIRED),
+        "name": Key(_str, REQUIRED),
+        "url": Key(_url, None),
+    }
+    override_keys = frozenset(["publish_at", "link", "enabled"])
+    #: A file rebuilt from the ledger, one language, events only, never too late, no reminders.
+    capabilities = Capabilities(
+        feed=True, one_language=True, reminders=False, catch_up=False, events_only=True
+    )
     limit: int | None = None
+    output_keys = ("path",)
+
+    @staticmethod
+    def prepare(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+        """A calendar lists events; their reminders belong on the social channels."""
+        if values.get("reminders"):
+            raise ConfigError(f"{prefix}.reminders: a calendar carries no reminders", "remove it")
+        return values
 
     def __init__(self, cfg: ChannelConfig, config: Config, http: Http) -> None:
         self.name = cfg.name
@@ -100,7 +120,7 @@ class IcalChannel:
         """Nothing to send: the ledger keeps the entry and the next rebuild writes it."""
         return Receipt(remote_id=str(draft.payload["uid"]), remote_url=self.config.options["url"])
 
-    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+    def find(self, draft: Draft, since: datetime, hint: str | None = None) -> Receipt | None:
         """An entry exists only once the ledger says sent; writing it twice is harmless."""
         return None
 

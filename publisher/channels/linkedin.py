@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from urllib.parse import quote, urlsplit
 
 from publisher.channels.base import (
@@ -28,8 +28,10 @@ from publisher.channels.base import (
 )
 from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
 from publisher.channels.little import RESERVED, commentary, plain
-from publisher.core.errors import ChannelError
+from publisher.core.config_values import REQUIRED, Key, _env_name, _str, _url
+from publisher.core.errors import ChannelError, ConfigError
 from publisher.core.models import Draft, Receipt
+from publisher.core.plugins import SOCIAL_KEYS, Capabilities
 
 if TYPE_CHECKING:
     import requests
@@ -51,10 +53,51 @@ CLOCK_SKEW = timedelta(minutes=10)
 PROTOCOL = {"X-Restli-Protocol-Version": "2.0.0"}
 
 
+class LinkedInImage(TypedDict):
+    """The image to upload before the post: path, size, MIME type and alt text."""
+
+    path: str
+    bytes: int
+    type: str
+    alt: str
+
+
+class LinkedInPayload(TypedDict):
+    """A Posts API request; ``body.content`` names ``IMAGE_URN`` until the image is uploaded."""
+
+    method: str
+    endpoint: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    image: LinkedInImage | None
+
+
+def _api_version(path: str, value: Any) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    text = _str(path, text)
+    if not re.match(r"^\d{6}(\.\d+)?$", text):
+        raise ConfigError(
+            f"{path}: {text!r} is not a LinkedIn-Version", 'use YYYYMM, e.g. "202608"'
+        )
+    return text
+
+
 class LinkedInChannel:
     """Posts to one LinkedIn organization Page as ``urn:li:organization:{organization_id}``."""
 
+    keys: ClassVar[dict[str, Key]] = {
+        **SOCIAL_KEYS,
+        "organization_id": Key(_str, REQUIRED),
+        "api_url": Key(_url, "https://api.linkedin.com"),
+        "api_version": Key(_api_version, "202608"),
+        "client_id_env": Key(_env_name, None),
+        "client_secret_env": Key(_env_name, None),
+    }
+    capabilities = Capabilities()
     limit: int | None = LIMIT
+    token_url_key = "api_url"
+    service_hosts = ("api.linkedin.com",)
+    unique_keys = ("organization_id",)
     #: Characters escaped with a backslash, so ``check`` can bound the escaped length cheaply.
     reserved = RESERVED
 
@@ -77,7 +120,6 @@ class LinkedInChannel:
         self.api_url: str = cfg.options["api_url"]
         self.version: str = cfg.options["api_version"]
         self.author = f"urn:li:organization:{cfg.options['organization_id']}"
-        self._duplicate_of: str | None = None
 
     # -- render ---------------------------------------------------------------------------
 
@@ -118,8 +160,13 @@ class LinkedInChannel:
             if not view.image_alt:
                 warnings.append(f"{delivery.id}: the image has no image_alt for LinkedIn")
         headers = {"LinkedIn-Version": self.version, **PROTOCOL, "Content-Type": "application/json"}
-        payload = {"method": "POST", "endpoint": POSTS, "headers": headers, "body": body}
-        payload["image"] = image
+        payload: LinkedInPayload = {
+            "method": "POST",
+            "endpoint": POSTS,
+            "headers": headers,
+            "body": body,
+            "image": image,
+        }
         return Draft(
             delivery.id, self.name, payload, text, view.image, tuple(warnings), tuple(errors)
         )
@@ -141,12 +188,11 @@ class LinkedInChannel:
             urn = self._upload(token, Path(image["path"]), image["type"])
             body = body.replace(json.dumps(IMAGE_URN), json.dumps(urn))
         resp = self._request("POST", POSTS, token, creating=True, json=json.loads(body))
-        urn = resp.headers.get("x-restli-id") or (json_body(resp) or {}).get("id")
-        if not urn:
+        created: str | None = resp.headers.get("x-restli-id") or (json_body(resp) or {}).get("id")
+        if not created:
             message = f"channel {self.name!r}: LinkedIn accepted the post but sent no post id"
             raise ChannelError(message, hint=UNCERTAIN_HINT, uncertain=True)
-        self._duplicate_of = None
-        return Receipt(remote_id=urn, remote_url=post_url(urn))
+        return Receipt(remote_id=created, remote_url=post_url(created))
 
     def _upload(self, token: str, path: Path, mime: str) -> str:
         """Register, send and wait for one image; returns its ``urn:li:image:...``."""
@@ -191,11 +237,11 @@ class LinkedInChannel:
 
     # -- reconcile ------------------------------------------------------------------------
 
-    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+    def find(self, draft: Draft, since: datetime, hint: str | None = None) -> Receipt | None:
         """Look among the Page's recent posts for one with this draft's commentary."""
         token = read_token(self.config)
         want = plain(draft.text)
-        named = self._duplicate_of
+        named = hint
         if named:
             resp = self._request("GET", f"{POSTS}/{quote(named, safe='')}", token, missing_ok=True)
             element = json_body(resp) if resp.status_code == 200 else None
@@ -295,10 +341,7 @@ class LinkedInChannel:
 
     def _error(self, resp: requests.Response, token: str, *, creating: bool) -> ChannelError:
         """LinkedIn's error answer as an operator-readable ``ChannelError`` (rules in README)."""
-        error = classify(resp, token, self, creating=creating)
-        if error.duplicate:
-            self._duplicate_of = error.duplicate_of
-        return error
+        return classify(resp, token, self, creating=creating)
 
     def _trusted(self, url: str) -> bool:
         """Send the token only to LinkedIn itself (or to the configured API host)."""
@@ -324,7 +367,7 @@ def image_problems(path: Path) -> list[str]:
     return problems_for(path, "LinkedIn", types, max_pixels=MAX_PIXELS)
 
 
-def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> dict[str, Any] | None:
+def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> LinkedInImage | None:
     """What preview shows of the image to upload; problems go to the draft's errors."""
     from publisher.core.images import ImageProblem, inspect
 

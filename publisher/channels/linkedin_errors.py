@@ -45,7 +45,7 @@ def classify(
     kind = {65600: "is invalid", 65601: "was revoked", 65602: "has expired"}
     env = channel.config.token_env or "the token variable"
     permanent = {
-        401: (f"says the access token {kind.get(body.get('serviceErrorCode'), 'was refused')}",
+        401: (f"says the access token {kind.get(int(body.get('serviceErrorCode') or 0), 'was refused')}",
               TOKEN_HINT.replace("{env}", env)),
         403: (f"denied access: {said}", ROLE_HINT.format(author=channel.author)),
         426: (f"says LinkedIn-Version {channel.version} is retired: {said}",

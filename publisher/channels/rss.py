@@ -15,14 +15,16 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, NotRequired, TypedDict
 from urllib.parse import quote
-from xml.sax.saxutils import escape, quoteattr
 
 from publisher.channels.base import Health, Http
+from publisher.channels.xmltext import escape, quoteattr
 from publisher.core.config import ChannelConfig, Config
+from publisher.core.config_values import REQUIRED, Key, _int, _path, _str, _url
 from publisher.core.errors import ChannelError
 from publisher.core.models import Delivery, Draft, Receipt
+from publisher.core.plugins import Capabilities
 from publisher.core.render import effective, feed_html, markdown_text
 from publisher.core.times import utc
 
@@ -53,10 +55,53 @@ def _summary(plain: str) -> str:
     return first[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
+class RssEnclosure(TypedDict):
+    """An item's image: its public URL, size and type, and where it is copied from and to."""
+
+    url: str
+    length: int
+    type: str
+    path: str
+    file: str
+
+
+class RssItem(TypedDict):
+    """One feed item as the ledger keeps it; ``rebuild`` writes the feed from these."""
+
+    guid: str
+    title: str
+    link: str
+    description: str
+    content_html: str
+    pub_date: str
+    categories: list[str]
+    enclosure: NotRequired[RssEnclosure]
+
+
 class RssChannel:
     """One feed file for one language."""
 
+    keys: ClassVar[dict[str, Key]] = {
+        "path": Key(_path, REQUIRED),
+        "title": Key(_str, REQUIRED),
+        "link": Key(_url, REQUIRED),
+        "feed_url": Key(_url, REQUIRED),
+        "media_url": Key(_url, None),
+        "description": Key(_str, ""),
+        "max_items": Key(_int, 50),
+    }
+    override_keys = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
+    #: A feed: rebuilt from its items, one language, no reminders unless asked, never too late.
+    capabilities = Capabilities(feed=True, one_language=True, reminders=False, catch_up=False)
     limit: int | None = None
+    output_keys = ("path",)
+
+    @staticmethod
+    def prepare(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+        """Images go beside the feed unless ``media_url`` says where."""
+        if values["media_url"] is None:
+            values["media_url"] = values["feed_url"].rsplit("/", 1)[0] + "/media/"
+        return values
 
     def __init__(self, cfg: ChannelConfig, config: Config, http: Http) -> None:
         self.name = cfg.name
@@ -92,7 +137,7 @@ class RssChannel:
             html = feed_html(post.body, base)
             plain, warnings = markdown_text(post.body, base)
             summary = override.summary if override.summary is not None else _summary(plain)
-        payload: dict[str, Any] = {
+        payload: RssItem = {
             "guid": f"{opts['feed_url']}#{post.id}/{post.language}/{delivery.kind}",
             "title": title,
             "link": view.link or opts["link"],
@@ -146,7 +191,7 @@ class RssChannel:
                 ) from None
         return Receipt(remote_id=str(draft.payload["guid"]), remote_url=str(draft.payload["link"]))
 
-    def find(self, draft: Draft, since: datetime) -> Receipt | None:
+    def find(self, draft: Draft, since: datetime, hint: str | None = None) -> Receipt | None:
         """The item in the feed file as it stands (a lost ledger's feed), read with feedparser."""
         import feedparser
 

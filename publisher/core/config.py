@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,7 @@ from typing import Any
 from publisher.core.config_values import (
     REQUIRED,
     Key,
-    _api_version_fb,
-    _api_version_li,
     _bool,
-    _date,
     _duration,
     _env_name,
     _int,
@@ -28,7 +25,6 @@ from publisher.core.config_values import (
     _strings,
     _time,
     _timezone,
-    _url,
 )
 from publisher.core.errors import ConfigError
 from publisher.core.sources import SourceConfig, parse_sources
@@ -80,40 +76,6 @@ COMMON_CHANNEL_KEYS: dict[str, Key] = {
     "reminders": Key(_bool, None),
     "display_name": Key(_str, None),
 }
-_SOCIAL_KEYS = {"token_env": Key(_env_name, REQUIRED), "token_expires_at": Key(_date, None)}
-CHANNEL_TYPE_KEYS: dict[str, dict[str, Key]] = {
-    "facebook": {
-        **_SOCIAL_KEYS,
-        "page_id": Key(_str, REQUIRED),
-        "api_url": Key(_url, "https://graph.facebook.com"),
-        "api_version": Key(_api_version_fb, "v26.0"),
-    },
-    "linkedin": {
-        **_SOCIAL_KEYS,
-        "organization_id": Key(_str, REQUIRED),
-        "api_url": Key(_url, "https://api.linkedin.com"),
-        "api_version": Key(_api_version_li, "202608"),
-        "client_id_env": Key(_env_name, None),
-        "client_secret_env": Key(_env_name, None),
-    },
-    "rss": {
-        "path": Key(_path, REQUIRED),
-        "title": Key(_str, REQUIRED),
-        "link": Key(_url, REQUIRED),
-        "feed_url": Key(_url, REQUIRED),
-        "media_url": Key(_url, None),
-        "description": Key(_str, ""),
-        "max_items": Key(_int, 50),
-    },
-    # ical (issue 15): until channels declare their keys (plugin redesign), listed here.
-    "ical": {
-        "path": Key(_path, REQUIRED),
-        "name": Key(_str, REQUIRED),
-        "url": Key(_url, None),
-    },
-}
-#: Channel types whose output is a file rebuilt from the ledger: one language, path rules.
-FEED_TYPES = frozenset({"rss", "ical"})
 
 
 @dataclass(frozen=True)
@@ -152,6 +114,8 @@ class Config:
     channels: Mapping[str, ChannelConfig]
     notify_urls_env: tuple[str, ...] = ()
     sources: Mapping[str, SourceConfig] = field(default_factory=dict)
+    #: Doubts about the config that are not errors (shown by ``check`` and ``preview``).
+    warnings: tuple[str, ...] = ()
 
     @property
     def state_is_url(self) -> bool:
@@ -217,6 +181,8 @@ def _templates(value: Any) -> dict[str, dict[str, str]]:
 
 
 def _channel(name: str, table: Any, languages: tuple[str, ...]) -> ChannelConfig:
+    from publisher.core.plugins import channel_type, type_names
+
     prefix = f"channels.{name}"
     if not CHANNEL_NAME.match(name):
         raise ConfigError(f"{prefix}: bad channel name", "use lowercase letters, digits, - and _")
@@ -227,10 +193,14 @@ def _channel(name: str, table: Any, languages: tuple[str, ...]) -> ChannelConfig
     if not isinstance(table, dict):
         raise ConfigError(f"{prefix}: expected a table", f"write [{prefix}]")
     kind = table.get("type")
-    if kind not in CHANNEL_TYPE_KEYS:
-        types = ", ".join(sorted(CHANNEL_TYPE_KEYS))
-        raise ConfigError(f"{prefix}.type: {kind!r} is not a channel type", f"use one of: {types}")
-    values = _section(table, {**COMMON_CHANNEL_KEYS, **CHANNEL_TYPE_KEYS[kind]}, prefix)
+    if not isinstance(kind, str) or kind not in type_names():
+        types = ", ".join(type_names())
+        raise ConfigError(
+            f"{prefix}.type: {kind!r} is not an installed channel type",
+            f"use one of: {types} (a plugin type needs its package installed)",
+        )
+    declared = channel_type(kind)
+    values = _section(table, {**COMMON_CHANNEL_KEYS, **declared.keys}, prefix)
     langs = values.pop("languages") or languages
     for lang in langs:
         if lang not in languages:
@@ -238,23 +208,21 @@ def _channel(name: str, table: Any, languages: tuple[str, ...]) -> ChannelConfig
                 f"{prefix}.languages: {lang!r} is not in publisher.languages",
                 "add it to [publisher].languages or remove it here",
             )
-    if kind in FEED_TYPES and len(langs) != 1:
-        what = "an RSS channel" if kind == "rss" else f"a {kind} channel"
+    if declared.capabilities.one_language and len(langs) != 1:
         raise ConfigError(
-            f"{prefix}.languages: {what} has exactly one language",
+            f"{prefix}.languages: a channel of type {kind} has exactly one language",
             f"make one {kind} channel per language",
         )
-    if kind == "ical" and values["reminders"]:
-        raise ConfigError(f"{prefix}.reminders: a calendar carries no reminders", "remove it")
-    if kind == "rss" and values["media_url"] is None:
-        values["media_url"] = values["feed_url"].rsplit("/", 1)[0] + "/media/"
+    prepare = getattr(declared, "prepare", None)
+    if prepare is not None:
+        values = prepare(values, prefix)
     reminders = values.pop("reminders")
     values.pop("type")
     return ChannelConfig(
         name=name,
         type=kind,
         languages=tuple(langs),
-        reminders=(kind not in FEED_TYPES) if reminders is None else reminders,
+        reminders=declared.capabilities.reminders if reminders is None else reminders,
         max_per_hour=values.pop("max_per_hour"),
         token_env=values.pop("token_env", None),
         options=values,
@@ -263,6 +231,8 @@ def _channel(name: str, table: Any, languages: tuple[str, ...]) -> ChannelConfig
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate a parsed TOML document; ``path`` anchors the relative paths."""
+    from publisher.core.plugins import channel_type
+
     unknown = sorted(set(data) - {"publisher", "reminders", "channels", "notify", "sources"})
     if unknown:
         raise ConfigError(
@@ -274,7 +244,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     notify = _section(data.get("notify", {}), NOTIFY_KEYS, "notify")
     channels_table = data.get("channels", {})
     if not isinstance(channels_table, dict):
-        raise ConfigError("channels: expected tables [channels.<name>]", "[channels.rss]")
+        raise ConfigError("channels: expected tables [channels.<name>]", "[channels.news]")
     channels = {n: _channel(n, t, pub["languages"]) for n, t in channels_table.items()}
     sources = parse_sources(data.get("sources", {}), pub["languages"], channels)
     base = path.parent
@@ -287,11 +257,13 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
             'e.g. "state/publisher.db"',
         )
     for name, channel in channels.items():
-        if channel.type in FEED_TYPES:
+        outputs = channel_type(channel.type).output_keys
+        if outputs:
             opts = dict(channel.options)
-            opts["path"] = str((base / opts["path"]).resolve())
+            for key in outputs:
+                opts[key] = str((base / opts[key]).resolve())
             channels[name] = ChannelConfig(**{**channel.__dict__, "options": opts})
-    return Config(
+    config = Config(
         path=path.resolve(),
         timezone=pub["timezone"],
         posts_dir=(base / pub["posts_dir"]).resolve(),
@@ -309,6 +281,9 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         notify_urls_env=notify["urls_env"],
         sources=sources,
     )
+    from publisher.core.config_safety import safety_warnings
+
+    return replace(config, warnings=tuple(safety_warnings(config)))
 
 
 def config_path(explicit: str | None) -> Path:

@@ -104,29 +104,12 @@ def _offsets(path: str, value: Any) -> tuple[str, ...]:
     return offsets
 
 
-def _api_version_fb(path: str, value: Any) -> str:
-    text = _str(path, value)
-    if not re.match(r"^v\d+\.\d+$", text):
-        raise ConfigError(f"{path}: {text!r} is not a Graph API version", 'e.g. "v26.0"')
-    return text
-
-
-def _api_version_li(path: str, value: Any) -> str:
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    text = _str(path, text)
-    if not re.match(r"^\d{6}(\.\d+)?$", text):
-        raise ConfigError(
-            f"{path}: {text!r} is not a LinkedIn-Version", 'use YYYYMM, e.g. "202608"'
-        )
-    return text
-
-
 def _env_name(path: str, value: Any) -> str:
     """The NAME of an environment variable; the value is never echoed (it may be a secret)."""
     if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
         raise ConfigError(
             f"{path}: must be the name of an environment variable (letters, digits, _)",
-            f'write e.g. {path.rsplit(".", 1)[-1]} = "PUBLISHER_FACEBOOK_TOKEN" and put the '
+            f'write e.g. {path.rsplit(".", 1)[-1]} = "PUBLISHER_PAGE_TOKEN" and put the '
             "secret itself in that variable, never in the config",
         )
     return value

@@ -39,6 +39,7 @@ class PostError(PublisherError):
         super().__init__(f"{where}: {message}", hint)
         self.path = path
         self.line = line
+        #: The message without the file name (``queue`` joins several problems of one file).
         self.reason = message
 
 

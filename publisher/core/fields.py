@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from publisher.core.config import CHANNEL_TYPE_KEYS, FRONT_MATTER_KEYS, Config
+from publisher.core.config import FRONT_MATTER_KEYS, Config
 from publisher.core.durations import to_timedelta
 from publisher.core.errors import PostError
 from publisher.core.models import Event, Override
@@ -20,9 +20,6 @@ from publisher.core.times import localize, zone
 
 TOP_KEYS = FRONT_MATTER_KEYS
 EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "reminder_time"])
-OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])
-RSS_OVERRIDE_KEYS = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
-ICAL_OVERRIDE_KEYS = frozenset(["publish_at", "link", "enabled"])  # ical (issue 15)
 #: Times outside these years are refused: they cannot be placed in UTC or planned around.
 FIRST_YEAR, LAST_YEAR = 1900, 9000
 #: A reminder at most this long before its event (and so always a plannable date).
@@ -178,13 +175,16 @@ def override_tables(
     warnings: list[str],
     problems: list[PostError],
 ) -> dict[str, Override]:
+    from publisher.core.plugins import channel_type, type_names
+
     types = {c.type: c for c in config.channels.values()}
+    installed = type_names()
     out: dict[str, Override] = {}
     for name, data in tables.items():
         channel = config.channels.get(name) or types.get(name)
         kind = channel.type if channel is not None else name
-        if kind not in CHANNEL_TYPE_KEYS:
-            known = ", ".join(sorted(set(config.channels) | set(CHANNEL_TYPE_KEYS)))
+        if kind not in installed:
+            known = ", ".join(sorted(set(config.channels) | set(installed)))
             if isinstance(data, dict):  # a table: maybe a channel since removed; the rest goes on
                 problems.append(ctx.fail(name, "unknown key or channel (this table is ignored)",
                                          f"override tables: {known}"))  # fmt: skip
@@ -194,7 +194,7 @@ def override_tables(
                            f"override tables: {known}")  # fmt: skip
         if not isinstance(data, dict):
             raise ctx.fail(name, f"expected a table [{name}]", f"write [{name}] and text = ...")
-        allowed = {"rss": RSS_OVERRIDE_KEYS, "ical": ICAL_OVERRIDE_KEYS}.get(kind, OVERRIDE_KEYS)
+        allowed = channel_type(kind).override_keys
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ctx.fail(unknown[0], f"not an override key for a {kind} channel",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.core.config import FEED_TYPES, Config
+from publisher.core.config import Config
 from publisher.core.durations import is_calendar, parse_duration, to_timedelta
 from publisher.core.models import Delivery, Post
+from publisher.core.plugins import capabilities
 from publisher.core.times import at_wall_time, utc, zone
 
 
@@ -55,13 +56,13 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
                     "nothing is sent there"
                 )
             continue
-        if cfg.type == "ical" and post.event is None:
-            continue  # ical (issue 15): a calendar carries events only
+        if capabilities(cfg.type).events_only and post.event is None:
+            continue  # a calendar carries events only
         over = post.override(name, cfg.type)
         if over.enabled is False:
             continue
         announce = utc(over.publish_at or post.publish_at)
-        if post.repeat is not None and cfg.type != "ical":  # recurring posts (issue 15)
+        if post.repeat is not None and not capabilities(cfg.type).events_only:
             from publisher.core.repeat import repeat_deliveries
 
             found, notes = repeat_deliveries(post, name, over.publish_at or post.publish_at)
@@ -95,7 +96,6 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
 
 def plan(posts: list[Post], config: Config, now: datetime | None = None) -> Plan:
     """Plan every post; ``now`` is accepted so callers pass one clock (planning ignores it)."""
-    del now
     deliveries: list[Delivery] = []
     warnings: list[str] = []
     for post in posts:
@@ -129,13 +129,15 @@ def expiry_reason(
 
 def preview_state(delivery: Delivery, channel_type: str, now: datetime, catch_up: timedelta) -> str:
     """What preview calls a not-yet-sent delivery: pending, overdue or will expire."""
+    from publisher.core.plugins import capabilities
+
     reason = expiry_reason(
         delivery.due_at,
         delivery.expires_at,
         now,
         catch_up,
         is_reminder=delivery.is_reminder,
-        honours_catch_up=channel_type not in FEED_TYPES,
+        honours_catch_up=capabilities(channel_type).catch_up,
     )
     if reason:
         return "will expire"

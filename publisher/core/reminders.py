@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
+from typing import Literal
 
 from publisher.core.durations import parse_duration, to_timedelta
 from publisher.core.models import Post
@@ -44,7 +45,13 @@ BUILT_IN: dict[str, dict[str, str]] = {
 }
 PLACEHOLDERS = ("title", "date", "time", "location", "link", "when")
 #: The offset's own unit, so "90m" and "2h" (or "14d" and "2w") read differently.
-_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
+_UNITS: dict[str, Literal["second", "minute", "hour", "day", "week"]] = {
+    "s": "second",
+    "m": "minute",
+    "h": "hour",
+    "d": "day",
+    "w": "week",
+}
 
 
 def template_problem(template: str) -> str | None:

@@ -135,7 +135,7 @@ def occurrences(rule: str, anchor: datetime, tz: str) -> tuple[Occurrence, ...]:
         expansion = rrulestr(text, dtstart=start)
         if until is not None:
             expansion = expansion.replace(until=until[0])  # type: ignore[union-attr]
-        walls = list(islice(iter(expansion), MAX_OCCURRENCES + 2))  # type: ignore[call-overload]
+        walls = list(islice(iter(expansion), MAX_OCCURRENCES + 2))
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         bad = re.search(r"invalid '(\w+)': (\S+)", str(exc))
         if bad:

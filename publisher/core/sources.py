@@ -17,12 +17,11 @@ from publisher.core.config_values import (
     _strings,
 )
 from publisher.core.errors import ConfigError
+from publisher.core.plugins import capabilities
 
 if TYPE_CHECKING:
     from publisher.core.config import ChannelConfig
 
-#: Channel types that are feeds themselves: an imported item never goes to them by default.
-FEED_LIKE = frozenset(["rss", "ical"])
 MODES = ("review", "publish")
 
 
@@ -120,7 +119,7 @@ def _source(
     chosen = values["channels"]
     if chosen is None:
         chosen = tuple(n for n, c in channels.items()
-                       if c.type not in FEED_LIKE and language in c.languages)  # fmt: skip
+                       if not capabilities(c.type).feed and language in c.languages)  # fmt: skip
         if not chosen:
             raise ConfigError(f"{prefix}: no social channel takes language {language!r}",
                               f"set {prefix}.channels to the channels its items go to")  # fmt: skip

@@ -128,18 +128,20 @@ class Ledger(SentRows):
         channel: str | None = None,
         changed_since: datetime | None = None,
     ) -> list[LedgerRow]:
+        """Rows in ``states`` or changed since ``changed_since``; ``ids``, ``channel`` narrow them."""
         query = sa.select(deliveries).order_by(deliveries.c.due_at, deliveries.c.id)
-        clauses = []
+        wanted: list[sa.ColumnElement[bool]] = []
         if states is not None:
-            clauses.append(deliveries.c.state.in_([s.value for s in states]))
+            wanted.append(deliveries.c.state.in_([s.value for s in states]))
+        if changed_since is not None:
+            wanted.append(deliveries.c.updated_at >= changed_since)
+        clauses = [sa.or_(*wanted)] if wanted else []
         if ids is not None:
             clauses.append(deliveries.c.id.in_(list(ids)))
         if channel is not None:
             clauses.append(deliveries.c.channel == channel)
-        if changed_since is not None:
-            clauses.append(deliveries.c.updated_at >= changed_since)
         if clauses:
-            query = query.where(sa.or_(*clauses) if changed_since and states else sa.and_(*clauses))
+            query = query.where(sa.and_(*clauses))
         with self.engine.connect() as conn:
             return [row_from(r._mapping) for r in conn.execute(query)]
 
@@ -164,8 +166,8 @@ class Ledger(SentRows):
         ``after`` leaves out what was already claimable then (what is still waiting at that
         point is blocked, e.g. by an unset token, and must not wake the daemon in a loop).
         """
-        ready = sa.func.coalesce(deliveries.c.next_attempt_at, deliveries.c.due_at)
-        ready = sa.case((ready > deliveries.c.due_at, ready), else_=deliveries.c.due_at)
+        waiting = sa.func.coalesce(deliveries.c.next_attempt_at, deliveries.c.due_at)
+        ready = sa.case((waiting > deliveries.c.due_at, waiting), else_=deliveries.c.due_at)
         query = sa.select(sa.func.min(ready)).where(
             deliveries.c.state.in_([s.value for s in EDITABLE])
         )

@@ -123,13 +123,14 @@ def distrust_overdue(
 
     from publisher.core.models import State
     from publisher.core.plan import expiry_reason
+    from publisher.core.plugins import capabilities
     from publisher.store.ledger import deliveries, history
 
     ids = [
         d.id for d in overdue
         if d.due_at <= now and expiry_reason(
             d.due_at, d.expires_at, now, config.catch_up, is_reminder=d.is_reminder,
-            honours_catch_up=config.channels[d.channel].type != "rss") is None
+            honours_catch_up=capabilities(config.channels[d.channel].type).catch_up) is None
     ]  # fmt: skip
     if not ids:
         return []

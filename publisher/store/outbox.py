@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -25,11 +25,10 @@ class Outbox:
         self.ledger = ledger
 
     def _insert(self, conn: sa.Connection, values: dict[str, object]) -> bool:
-        if self.ledger.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(notifications).values(**values).on_conflict_do_nothing()
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = sqlite if self.ledger.is_sqlite else postgresql
+        statement = dialect.insert(notifications).values(**values).on_conflict_do_nothing()
         # RETURNING, not rowcount: psycopg reports -1 rows for ON CONFLICT DO NOTHING.
         return conn.execute(statement.returning(notifications.c.key)).first() is not None
 
@@ -72,9 +71,7 @@ class Outbox:
                     .values(seq=settled[-1], updated_at=now)
                 )
 
-    def waiting(
-        self, now: datetime, max_attempts: int, retry_after: timedelta
-    ) -> list[sa.Row[tuple[str, str, str, int]]]:
+    def waiting(self, now: datetime, max_attempts: int, retry_after: timedelta) -> Sequence[Any]:
         """Notifications not sent yet whose next attempt is due, oldest first."""
         n = notifications.c
         query = (
@@ -88,7 +85,7 @@ class Outbox:
             .order_by(n.created_at, n.key)
         )
         with self.ledger.engine.connect() as conn:
-            return list(conn.execute(query).all())
+            return conn.execute(query).all()
 
     def claim(self, key: str, attempts: int, now: datetime) -> bool:
         """Take one notification for this worker; False if another worker took it first."""

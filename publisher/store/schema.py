@@ -158,7 +158,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
 ]
 
 
-def row_from(record: Mapping[str, Any]) -> LedgerRow:
+def row_from(record: Mapping[str, Any] | sa.RowMapping) -> LedgerRow:
     payload = record["payload"]
     return LedgerRow(
         id=record["id"],

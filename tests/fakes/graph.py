@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 #: Graph's own wording for the errors the fake is asked to produce.
@@ -92,6 +92,14 @@ def error_body(
     return {"error": error}
 
 
+class ScriptSource(Protocol):
+    """Where the next scripted answer comes from: a queue, or anything with ``popleft``."""
+
+    def __bool__(self) -> bool: ...
+
+    def popleft(self) -> Script | None: ...
+
+
 class FakeGraph:
     """The fake server; use as a context manager, ``.url`` is its base URL."""
 
@@ -115,7 +123,10 @@ class FakeGraph:
         self.uploads: list[dict[str, Any]] = []
         self.requests: list[Seen] = []
         self.violations: list[str] = []
-        self._scripts: deque[Script] = deque()
+        self._scripts: ScriptSource = deque()
+        #: Set by ``hold_posts``: every POST waits for it (their paths in ``held``).
+        self.gate: threading.Event | None = None
+        self.held: list[str] = []
         self._ids = itertools.count(900000000000001)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -179,6 +190,15 @@ class FakeGraph:
         """Close the connection without any answer after reading the request."""
         self._scripts.append(Script("drop", create=create, method=method))
 
+    def script_with(self, source: ScriptSource) -> None:
+        """Take the next scripted answers from ``source`` (e.g. seeded random faults)."""
+        self._scripts = source
+
+    def hold_posts(self) -> threading.Event:
+        """Keep every POST open until the returned event is set; their paths go to ``held``."""
+        self.gate = threading.Event()
+        return self.gate
+
     def add_post(self, message: str, created_time: datetime | None = None) -> dict[str, Any]:
         """Seed a post the Page already has (e.g. older ones, for paging)."""
         return self._create(message, created_time=created_time)
@@ -217,6 +237,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("GET")
 
     def do_POST(self) -> None:
+        gate = self.graph.gate
+        if gate is not None:
+            self.graph.held.append(self.path)
+            gate.wait(30)
         self._handle("POST")
 
     def do_DELETE(self) -> None:

@@ -38,6 +38,10 @@ class Options:
         return self.clock() if self.clock else now_utc()
 
 
+FROM_HELP = "Window start, e.g. 2027-05-01, 2027-05, today, -7d (default: now)."
+UNTIL_HELP = "Window end, exclusive, e.g. 2027-06-01, tomorrow, +2w (default: none)."
+
+
 def error(message: str, hint: str = "") -> None:
     click.echo(f"publisher: error: {message}", err=True)
     if hint:
@@ -109,9 +113,12 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: st
 
 
 def load(opts: Options) -> Config:
+    from publisher import logs
     from publisher.config import config_path, load_config
 
-    return load_config(config_path(opts.config))
+    config = load_config(config_path(opts.config))
+    logs.use_timezone(config.timezone)
+    return config
 
 
 def read_all(config: Config) -> ReadResult:
@@ -219,19 +226,28 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
 
 
 @cli.command()
-@click.option("--from", "start", metavar="T", help="Window start (default: now).")
-@click.option("--until", metavar="T", help="Window end, exclusive (default: none).")
+@click.option("--from", "start", metavar="T", help=FROM_HELP)
+@click.option("--until", metavar="T", help=UNTIL_HELP)
 @click.option("--channel", "channel_name", metavar="NAME", help="Only this channel.")
 @click.option("--post", "post_id", metavar="ID", help="Only this post id.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("-o", "output", type=click.Path(path_type=Path), help="Write to FILE.")
+@click.option("--format", "fmt", type=click.Choice(["text", "list", "json"]), default="text",
+              show_default=True, help="text: each delivery with its exact payload; list: one "
+              "line per delivery; json: for scripts.")  # fmt: skip
+@click.option("-o", "output", metavar="FILE", type=click.Path(path_type=Path),
+              help="Write to FILE instead of the terminal.")  # fmt: skip
 @click.pass_obj
 def preview(opts: Options, start: str | None, until: str | None, channel_name: str | None,
             post_id: str | None, fmt: str, output: Path | None) -> None:  # fmt: skip
-    """Dry run: what each channel will get, when. No network, no ledger changes."""
+    """Dry run: what each channel will get, when. No network, no ledger changes.
+
+    \b
+    Examples:
+      publisher preview --format list --from tomorrow --until +1w
+      publisher preview --post 2027-06-final-conference --channel linkedin
+    """
     from publisher.channels import build_channels
     from publisher.plan import plan
-    from publisher.preview import as_text, entries
+    from publisher.preview import as_list, as_text, entries
     from publisher.times import option_time
 
     config = load(opts)
@@ -239,8 +255,8 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
         raise UsageError(f"--channel {channel_name!r} is not configured",
                          f"channels: {', '.join(config.channels)}")  # fmt: skip
     now = opts.now()
-    window_start = option_time(start, config.timezone, "--from") or now
-    window_end = option_time(until, config.timezone, "--until")
+    window_start = option_time(start, config.timezone, "--from", now) or now
+    window_end = option_time(until, config.timezone, "--until", now)
     read = read_all(config)
     report_post_errors(read.errors)
     result = plan(read.posts, config, now)
@@ -265,6 +281,8 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
                     keep_overdue=start is None)  # fmt: skip
     if fmt == "json":
         text = json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2)
+    elif fmt == "list":
+        text = as_list(items)
     else:
         text = as_text(items)
     if output:
@@ -281,14 +299,27 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
 @cli.command()
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
 @click.option("--dry-run", is_flag=True, help="Print the schedule; no network, no ledger.")
+@click.option("--from", "start", metavar="T", help="With --dry-run: " + FROM_HELP)
+@click.option("--until", metavar="T", help="With --dry-run: " + UNTIL_HELP)
 @click.pass_obj
-def run(opts: Options, once: bool, dry_run: bool) -> None:
-    """Publish what is due: once (cron), or stay up and publish each delivery at its time."""
+def run(opts: Options, once: bool, dry_run: bool, start: str | None, until: str | None) -> None:
+    """Publish what is due: once (cron), or stay up and publish each delivery at its time.
+
+    \b
+    Examples:
+      publisher run --once                    (from cron, e.g. every 5 minutes)
+      publisher run --dry-run --until +1w     (what would go out in the next week)
+    """
     config = load(opts)
+    if (start or until) and not dry_run:
+        raise UsageError("--from/--until go with --dry-run", "publisher run --dry-run --until +1w")
     if dry_run:
         from publisher.daemon import dry_run as schedule
+        from publisher.times import option_time
 
-        lines, errors = schedule(config, opts.now())
+        now = opts.now()
+        lines, errors = schedule(config, now, option_time(start, config.timezone, "--from", now),
+                                 option_time(until, config.timezone, "--until", now))  # fmt: skip
         report_post_errors(errors)
         for line in lines:
             click.echo(line)

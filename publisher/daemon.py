@@ -66,11 +66,19 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
     return report
 
 
-def dry_run(config: Config, now: datetime) -> tuple[list[str], list[PostError]]:
-    """What would go out, when: the plan from now on, without network or ledger."""
+def dry_run(
+    config: Config,
+    now: datetime,
+    start: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[str], list[PostError]]:
+    """What would go out, when (local time), with each post's title; no network, no ledger.
+
+    The window is ``[start, until)``; without ``start`` it begins now and keeps what is overdue.
+    """
     from publisher.plan import plan, preview_state
     from publisher.posts import read_posts
-    from publisher.times import zone
+    from publisher.times import local_text
 
     read = read_posts(config)
     lines: list[str] = []
@@ -80,9 +88,12 @@ def dry_run(config: Config, now: datetime) -> tuple[list[str], list[PostError]]:
         )
         if state == "will expire" or (delivery.due_at < now and state != "overdue"):
             continue
-        when = "now" if state == "overdue" else (
-            f"{delivery.due_at.astimezone(zone(delivery.post.timezone)):%Y-%m-%d %H:%M %Z}")  # fmt: skip
-        lines.append(f"would send {when}: {delivery.id}")
+        if until is not None and delivery.due_at >= until:
+            continue
+        if start is not None and delivery.due_at < start:
+            continue
+        when = "now" if state == "overdue" else local_text(delivery.due_at, config.timezone)
+        lines.append(f"would send {when}: {delivery.id}  \u2014 {delivery.post.title}")
     return lines, read.errors
 
 

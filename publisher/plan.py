@@ -46,6 +46,13 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
     warnings: list[str] = []
     if post.draft:
         return deliveries, warnings
+    if not any(post.language in cfg.languages for cfg in config.channels.values()):
+        taken = sorted({lang for cfg in config.channels.values() for lang in cfg.languages})
+        warnings.append(
+            f"{post.source}: no channel takes language {post.language!r}, so this post is never "
+            f"sent; the channels take: {', '.join(taken) or 'nothing'}"
+        )
+        return deliveries, warnings
     for name in tuple(config.channels) if post.channels is None else post.channels:
         cfg = config.channels[name]
         if post.language not in cfg.languages:

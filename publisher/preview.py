@@ -93,7 +93,7 @@ def entries(
             warnings = draft.warnings + tuple(f"will not be sent: {e}" for e in draft.errors)
         if delivery.kind == "post":
             warnings = tuple(by_source.get(delivery.post.source, ())) + tuple(warnings)
-        local = delivery.due_at.astimezone(zone(delivery.post.timezone))
+        local = delivery.due_at.astimezone(zone(config.timezone))
         out.append(Entry(delivery, state, payload, tuple(warnings), local,
                          row.remote_url if row else None))  # fmt: skip
     return out
@@ -106,7 +106,7 @@ def as_text(items: list[Entry]) -> str:
         d = item.delivery
         lines.append(
             f"{item.due_local:%Y-%m-%d %H:%M %Z} ({d.due_at:%H:%M} UTC)  {d.channel}  "
-            f"{d.language}  {d.kind}  [{item.state}]"
+            f"{d.language}  {d.kind}  [{item.state}]  {printable(d.post.title)}"
         )
         lines.append(f"  id: {d.id}")
         if item.remote_url:
@@ -116,6 +116,38 @@ def as_text(items: list[Entry]) -> str:
         lines.append("")
     lines.append(f"{len(items)} deliveries")
     return "\n".join(lines)
+
+
+LIST_HEADER = ("when", "channel", "lang", "kind", "state", "title")
+
+
+def as_list(items: list[Entry]) -> str:
+    """One line per delivery (local time, channel, language, kind, state, title), for reading."""
+    rows = [
+        (f"{i.due_local:%Y-%m-%d %H:%M %Z}", i.delivery.channel, i.delivery.language,
+         i.delivery.kind, i.state, printable(i.delivery.post.title))
+        for i in items
+    ]  # fmt: skip
+    lines = table([LIST_HEADER, *rows])
+    warned = sum(1 for i in items if i.warnings)
+    tail = f"{len(items)} {'delivery' if len(items) == 1 else 'deliveries'}"
+    if warned:
+        tail += f", {warned} with warnings (see --format text)"
+    return "\n".join([*lines, tail])
+
+
+def table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns two spaces apart; the last column is not padded."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+    return ["  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+            for r in rows]  # fmt: skip
+
+
+def printable(value: str) -> str:
+    """A title or name as one printable line: control characters shown escaped."""
+    if value.isprintable():
+        return value
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
 
 
 def _fields(payload: Mapping[str, Any], indent: str) -> list[str]:

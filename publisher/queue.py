@@ -11,6 +11,7 @@ from publisher.errors import PostError
 from publisher.models import Post
 from publisher.plan import plan_post
 from publisher.posts import read_post, read_posts
+from publisher.times import local_text
 
 
 def _images(post: Post) -> list[Path]:
@@ -64,5 +65,5 @@ def queue_file(path: Path, config: Config) -> list[str]:
         shutil.copyfile(source, target)
     lines = [f"queued {target}"]
     lines += [f"warning: {w}" for w in (*post.warnings, *warnings)]
-    lines += [f"  {d.due_at:%Y-%m-%d %H:%M} UTC  {d.id}" for d in deliveries]
+    lines += [f"  {local_text(d.due_at, config.timezone)}  {d.id}" for d in deliveries]
     return lines

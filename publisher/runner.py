@@ -26,6 +26,7 @@ from publisher.models import Delivery, Draft, LedgerRow, Post, Receipt, State, s
 from publisher.plan import Plan, expiry_reason, plan_post
 from publisher.posts import ReadResult
 from publisher.sync import planned_row
+from publisher.times import local_text
 
 MAX_BACKOFF = timedelta(hours=6)
 
@@ -314,8 +315,9 @@ class Runner:
         if exc.retry and row.attempts < self.config.max_attempts:
             at = now + self.backoff(row.attempts, exc.retry_after)
             if self.ledger.mark_retrying(row.id, message, at, now):
+                when = local_text(at, self.config.timezone)
                 logs.state_change(row.id, row.channel, State.RETRYING.value,
-                                  f"{message}; next attempt {at:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+                                  f"{message}; next attempt {when}")  # fmt: skip
             return
         if exc.retry:
             message = f"{message} (gave up after {row.attempts} attempts: max_attempts)"

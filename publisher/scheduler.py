@@ -310,10 +310,12 @@ class _signals:
 
 
 def _say_started(daemon: Daemon) -> None:
+    from publisher.times import local_text
+
     config = daemon.config
     where = config.state if not config.state_is_url else "PostgreSQL"
     due = daemon.ledger.next_due(daemon.runner.now())
-    after = f"; next delivery due {due:%Y-%m-%d %H:%M:%S} UTC" if due else ""
+    after = f"; next delivery due {local_text(due, config.timezone)}" if due else ""
     logs.get().info(
         f"publisher run: {len(daemon.watcher)} post files in {config.posts_dir}, "
         f"channels {', '.join(daemon.workers) or '(none)'}, ledger {where}, "

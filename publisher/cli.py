@@ -355,25 +355,6 @@ def need_ledger(config: Config) -> Ledger:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="A JSON array on stdout.")
-@click.option("--all", "show_all", is_flag=True, help="Every delivery, not only recent ones.")
-@click.pass_obj
-def status(opts: Options, as_json: bool, show_all: bool) -> None:
-    """The ledger: unsettled deliveries and those changed in the last 7 days."""
-    from publisher.status import status_rows, status_text
-
-    config = load(opts)
-    ledger = open_ledger(config)
-    rows = status_rows(ledger, opts.now(), show_all=show_all) if ledger else []
-    if as_json:
-        click.echo(json.dumps([r for r, _ in rows], ensure_ascii=False, indent=2))
-    else:
-        click.echo(status_text(rows, config))
-    bad = any(r["state"] in ("failed", "uncertain") for r, _ in rows)
-    finish(ExitStatus.DELIVERY_FAILED if bad else ExitStatus.OK)
-
-
-@cli.command()
 @click.argument("ids", nargs=-1)
 @click.option("--failed", "all_failed", is_flag=True, help="Every failed delivery.")
 @click.pass_obj
@@ -412,6 +393,16 @@ def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: boo
                          "only uncertain deliveries can be resolved; see `publisher status`")  # fmt: skip
     click.echo(f"{delivery_id}: {'sent' if sent_url else 'pending'}")
     finish(ExitStatus.OK)
+
+
+def _register() -> None:
+    """Commands that live in their own modules (click only, nothing heavy is imported)."""
+    from publisher.cli_status import status
+
+    cli.add_command(status)
+
+
+_register()
 
 
 def main() -> None:

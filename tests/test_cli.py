@@ -176,7 +176,7 @@ def test_queue_writes_nothing_for_a_bad_file(invoke, site: Site, tmp_path: Path)
 
 def test_status_retry_resolve_never_create_a_ledger(invoke, site: Site) -> None:
     result = invoke(site, "status")
-    assert result.exit_code == 0 and "nothing pending" in result.stdout
+    assert result.exit_code == 0 and "no ledger yet" in result.stdout
     assert invoke(site, "retry", "--failed").exit_code == 2
     assert invoke(site, "resolve", "a/en/rss/post", "--not-sent").exit_code == 2
     assert not (site.root / "state").exists()

@@ -141,3 +141,50 @@ def test_a_language_no_channel_takes_is_a_warning_everywhere(
     assert said in checked.stderr and "the channels take: en, it" in checked.stderr
     shown = invoke(site, "preview", "--post", "bad")
     assert said in shown.stderr
+
+
+def test_status_answers_what_went_out_and_what_is_planned(invoke, clock, site: Site) -> None:
+    site.write_post("a.en.md", 'title = "Alpha news"\npublish_at = 2027-06-01T09:00:00\n'
+                    'link = "https://example.org/a"')  # fmt: skip
+    site.write_post("b.en.md", 'title = "Beta news"\npublish_at = 2027-06-20T09:00:00')
+    before = invoke(site, "status")
+    assert before.exit_code == 0
+    assert (
+        "no ledger yet" in before.stdout and "2 deliveries are planned (1 overdue)" in before.stdout
+    )
+    assert invoke(site, "run", "--once").exit_code == 0
+    text = invoke(site, "status").stdout.split("\n")
+    assert text[0].split() == ["due", "state", "channel", "lang", "kind", "title"]
+    [alpha] = [i for i, line in enumerate(text) if line.endswith("Alpha news")]
+    assert text[alpha].startswith("2027-06-01 09:00 CEST  sent")
+    assert text[alpha + 1].strip() == "sent 2027-06-01 14:00 CEST  https://example.org/a"
+    clock.advance(days=3)
+    site.write_post("b.en.md", 'title = "Beta news"\npublish_at = 2027-06-21T09:00:00')
+    assert invoke(site, "run", "--once").exit_code == 0  # re-syncs b; nothing is sent
+    recent = invoke(site, "status", "--since", "-1d")
+    assert recent.stdout.strip() == "no delivery matches (use --all to see everything)"
+    week = invoke(site, "status", "--state", "sent", "--since", "-7d").stdout
+    assert "Alpha news" in week and "Beta" not in week
+    pending = invoke(site, "status", "--state", "pending", "--channel", "rss").stdout
+    assert "Beta news" in pending and "Alpha" not in pending
+    assert "Alpha" not in invoke(site, "status", "--all", "--post", "b").stdout
+    rows = {r["post"]: r for r in json.loads(invoke(site, "status", "--json", "--all").stdout)}
+    assert rows["a"]["title"] == "Alpha news" and rows["a"]["sent_at"] == "2027-06-01T12:00:00Z"
+    assert rows["b"]["due_local"] == "2027-06-21T09:00:00+02:00"
+
+
+def test_status_tells_what_to_do_with_a_failed_or_uncertain_row(invoke, site: Site) -> None:
+    from publisher.ledger import Ledger, deliveries
+
+    site.write_post("a.en.md", 'title = "Alpha"\npublish_at = 2027-06-01T09:00:00')
+    site.write_post("b.en.md", 'title = "Beta"\npublish_at = 2027-06-01T09:00:00')
+    invoke(site, "run", "--once")
+    ledger = Ledger.open(site.config().state_url)
+    with ledger.engine.begin() as conn:
+        conn.execute(deliveries.update().where(deliveries.c.id == "a/en/rss/post")
+                     .values(state="failed", error="boom"))  # fmt: skip
+        conn.execute(deliveries.update().where(deliveries.c.id == "b/en/rss/post")
+                     .values(state="uncertain", error="timed out"))  # fmt: skip
+    text = invoke(site, "status").stdout
+    assert "why: boom" in text and "`publisher retry a/en/rss/post`" in text
+    assert "`publisher resolve b/en/rss/post --sent URL`" in text

@@ -398,8 +398,10 @@ def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: boo
 def _register() -> None:
     """Commands that live in their own modules (click only, nothing heavy is imported)."""
     from publisher.cli_status import status
+    from publisher.cli_update import update
 
     cli.add_command(status)
+    cli.add_command(update)
 
 
 _register()

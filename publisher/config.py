@@ -77,7 +77,11 @@ COMMON_CHANNEL_KEYS: dict[str, Key] = {
     "max_per_hour": Key(_int, 0),
     "reminders": Key(_bool, None),
 }
-_SOCIAL_KEYS = {"token_env": Key(_env_name, REQUIRED), "token_expires_at": Key(_date, None)}
+_SOCIAL_KEYS = {
+    "token_env": Key(_env_name, REQUIRED),
+    "token_expires_at": Key(_date, None),
+    "update_published": Key(_bool, False),  # DESIGN §9: edit live posts on the next pass
+}
 CHANNEL_TYPE_KEYS: dict[str, dict[str, Key]] = {
     "facebook": {
         **_SOCIAL_KEYS,

@@ -60,6 +60,7 @@ class RunReport:
     post_errors: list[PostError] = field(default_factory=list)
     feeds_written: list[str] = field(default_factory=list)
     sync_counts: dict[str, int] = field(default_factory=dict)
+    corrections: list[Any] = field(default_factory=list)
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -151,8 +152,19 @@ class Runner:
         self.sync(read, report)
         self.reconcile(report)
         self.send_due(report)
+        self.correct(report)
         self.rebuild_feeds(report)
         return report
+
+    def correct(self, report: RunReport, names: Iterable[str] | None = None) -> None:
+        """Edit feed items, and live posts where ``update_published`` is set (DESIGN §9)."""
+        from publisher.corrections import correct
+
+        chosen = [n for n in (self.channels if names is None else names)
+                  if n in self.channels and self._token_ok(self.channels[n], report)]  # fmt: skip
+        for done in correct(self.ledger, self.channels, self._deliveries, self.now(), names=chosen):
+            report.corrections.append(done)
+            (logs.get().info if done.done else logs.get().warning)(f"{done.id}: {done.detail}")
 
     # -- reconcile -----------------------------------------------------------------
     def reconcile(self, report: RunReport, channel_name: str | None = None) -> None:

@@ -144,6 +144,7 @@ class Daemon:
             if reconcile:
                 self.runner.reconcile(report, name)
             idle_since = self.runner.serve_channel(name, report)
+            self.runner.correct(report, [name])
             self.runner.rebuild_feeds(report, [name])
         except Exception as exc:  # noqa: BLE001 - e.g. the database is away: try on the tick
             logs.get().error(f"channel {name}: {type(exc).__name__}: {scrub(str(exc))}; "

@@ -137,6 +137,21 @@ class FacebookChannel:
             )
         return Receipt(remote_id=post_id, remote_url=permalink(post_id))
 
+    # -- correct (DESIGN §9) -------------------------------------------------------------
+
+    def edit(self, remote_id: str, draft: Draft) -> Receipt:
+        """Change a live post's text to the draft's: ``POST /{version}/{post-id}`` with ``message``."""
+        if not remote_id or "/" in remote_id or "?" in remote_id:
+            raise ChannelError(f"{draft.delivery_id}: no Facebook post id to edit ({remote_id!r})",
+                               hint="edit the post by hand on the Page")  # fmt: skip
+        token = read_token(self.config)
+        body = self._call("POST", f"/{self.version}/{remote_id}", token,
+                          data={"message": draft.text})  # fmt: skip
+        if body.get("success") is False:
+            raise ChannelError(f"Facebook did not edit {remote_id}: {_short(body)}",
+                               hint="it is tried again; or edit it by hand on the Page")  # fmt: skip
+        return Receipt(remote_id=remote_id, remote_url=permalink(remote_id))
+
     # -- reconcile ------------------------------------------------------------------------
 
     def find(self, draft: Draft, since: datetime) -> Receipt | None:

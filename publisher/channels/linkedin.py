@@ -146,6 +146,17 @@ class LinkedInChannel:
         self._duplicate_of = None
         return Receipt(remote_id=urn, remote_url=post_url(urn))
 
+    def edit(self, remote_id: str, draft: Draft) -> Receipt:
+        """Change a live post's commentary (escaped like a new post's) with a PARTIAL_UPDATE."""
+        if not remote_id.startswith("urn:li:"):
+            raise ChannelError(f"{draft.delivery_id}: no LinkedIn post URN to edit ({remote_id!r})",
+                               hint="edit the post by hand on the Page")  # fmt: skip
+        token = read_token(self.config)
+        patch = {"patch": {"$set": {"commentary": draft.payload["body"]["commentary"]}}}
+        self._request("POST", f"{POSTS}/{quote(remote_id, safe='')}", token, json=patch,
+                      headers={"X-RestLi-Method": "PARTIAL_UPDATE"})  # fmt: skip
+        return Receipt(remote_id=remote_id, remote_url=post_url(remote_id))
+
     def _upload(self, token: str, path: Path, mime: str) -> str:
         """Register, send and wait for one image; returns its ``urn:li:image:...``."""
         resp = self._request(

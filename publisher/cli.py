@@ -366,12 +366,15 @@ def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
     ledger = need_ledger(load(opts))
     done = ledger.retry(None if all_failed else list(ids), opts.now())
     for delivery_id in done:
-        click.echo(f"pending again: {delivery_id}")
+        click.echo(f"pending again: {delivery_id} (it goes out on the next run)")
+    if all_failed and not done:
+        click.echo("nothing to retry: no delivery is failed")
     missing = sorted(set(ids) - set(done))
     for delivery_id in missing:
+        from publisher.results import retry_refusal
+
         row = ledger.get(delivery_id)
-        state = row.state.value if row else "not in the ledger"
-        error(f"{delivery_id}: cannot retry ({state})", "only failed deliveries can be retried")
+        error(*retry_refusal(delivery_id, row.state.value if row else None))
     finish(ExitStatus.BAD_INPUT if missing else ExitStatus.OK)
 
 
@@ -388,10 +391,17 @@ def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: boo
     ledger = need_ledger(load(opts))
     if not ledger.resolve(delivery_id, opts.now(), sent_url=sent_url):
         row = ledger.get(delivery_id)
+        if row is not None and row.state.value == "sent":
+            click.echo(f"{delivery_id}: nothing to do: it is already sent "
+                       f"({row.remote_url or row.remote_id})")  # fmt: skip
+            finish(ExitStatus.OK)
         state = row.state.value if row else "not in the ledger"
         raise UsageError(f"{delivery_id}: cannot resolve ({state})",
                          "only uncertain deliveries can be resolved; see `publisher status`")  # fmt: skip
-    click.echo(f"{delivery_id}: {'sent' if sent_url else 'pending'}")
+    if sent_url:
+        click.echo(f"{delivery_id}: marked sent ({sent_url}); it will not be sent again")
+    else:
+        click.echo(f"{delivery_id}: marked not sent; pending again, it goes out on the next run")
     finish(ExitStatus.OK)
 
 

@@ -61,8 +61,9 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
     finally:
         if lock is not None:
             lock.release()
-    sent = sum(1 for o in report.outcomes if o.state.value == "sent")
-    logs.get().info(f"run finished: {sent} sent, {len(report.outcomes) - sent} other outcomes")
+    from publisher.results import run_summary
+
+    logs.get().info(f"run finished: {run_summary(report.outcomes, report.corrections)}")
     return report
 
 

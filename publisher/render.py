@@ -240,8 +240,12 @@ def length_bound(
 
 
 def _mentions(text: str, url: str) -> bool:
-    """True when ``url`` stands in ``text`` as a whole URL, not as the start of a longer one."""
-    return re.search(rf"(?<!\S){re.escape(url)}(?=[\s).,;:!?]|$)", text) is not None
+    """True when ``url`` stands in ``text`` as a whole URL, not as the start of a longer one.
+
+    A link written in the body (``[website](URL)``, plain text ``website (URL)``) counts, so
+    the same URL is never appended a second time.
+    """
+    return re.search(rf"(?<![^\s(<\[]){re.escape(url)}(?=[\s).,;:!?>\]]|$)", text) is not None
 
 
 def _absolute_attribute(base: str) -> Any:

@@ -155,6 +155,10 @@ def check(opts: Options, online: bool) -> None:
     result = plan(read.posts, config, opts.now())
     for message in result.warnings:
         warn(message)
+    from publisher.results import after_token_expiry
+
+    for message in after_token_expiry(config, result.deliveries, opts.now()):
+        warn(message)
     too_long: set[str] = set()
     from publisher.render import length_bound
 

@@ -43,3 +43,27 @@ def retry_refusal(delivery_id: str, state: str | None) -> tuple[str, str]:
                 "`publisher status` shows when")  # fmt: skip
     return (f"{delivery_id}: cannot retry ({state})",
             "only failed deliveries can be retried")  # fmt: skip
+
+
+def after_token_expiry(config: Any, deliveries: Sequence[Any], now: Any) -> list[str]:
+    """A warning per channel with deliveries planned after its ``token_expires_at``."""
+    from datetime import datetime, time
+
+    from publisher.times import local_text, zone
+
+    warnings = []
+    tz = zone(config.timezone)
+    for name, cfg in config.channels.items():
+        expires = cfg.options.get("token_expires_at")
+        if not expires:
+            continue
+        end = datetime.combine(expires, time(0, 0), tz)
+        late = [d for d in deliveries if d.channel == name and d.due_at >= max(end, now)]
+        if late:
+            first = local_text(min(d.due_at for d in late), config.timezone)
+            warnings.append(
+                f"channel {name!r}: {len(late)} deliveries are planned after its token expires "
+                f"on {expires} (token_expires_at), the first {first}; renew the token before "
+                f"then and update token_expires_at"
+            )
+    return warnings

@@ -71,3 +71,13 @@ def test_a_loose_date_gets_the_expected_form(invoke, site) -> None:
     assert result.exit_code == 2
     assert "posts/a.en.md:3" in result.stderr
     assert "publish_at = 2026-12-20T10:00:00" in result.stderr
+
+
+def test_check_warns_of_deliveries_planned_after_a_token_expires(invoke, clock) -> None:
+    clock.now = datetime(2027, 1, 1, tzinfo=UTC)
+    result = invoke(REPO / "config.example.toml", "check")
+    assert "channel 'linkedin': 5 deliveries are planned after its token expires on 2027-01-20" in (
+        result.stderr
+    )
+    assert "the first 2027-02-15 10:00 CET" in result.stderr
+    assert "channel 'facebook'" not in result.stderr  # its token lasts beyond the last one

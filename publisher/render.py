@@ -224,7 +224,7 @@ def length_bound(
         if config.templates:  # custom wording may repeat a placeholder: render to know
             return None
         event = post.event  # built-in wording: each placeholder at most once, < 120 characters
-        where = weight(event.location or event.online_url or "online") if event else 10
+        where = weight(event.location) + weight(event.online_url) + 60 if event else 10
         main = 2 * 120 + weight(post.title) + where + weight(post.link) + 160
     else:
         override = post.override(cfg.name, cfg.type).text

@@ -155,9 +155,12 @@ def check(opts: Options, online: bool) -> None:
     result = plan(read.posts, config, opts.now())
     for message in result.warnings:
         warn(message)
+    from publisher.image_size import image_warnings
     from publisher.results import after_token_expiry
 
     for message in after_token_expiry(config, result.deliveries, opts.now()):
+        warn(message)
+    for message in image_warnings(result.deliveries, channels):
         warn(message)
     too_long: set[str] = set()
     from publisher.render import length_bound

@@ -10,6 +10,7 @@ from typing import Any
 
 from publisher.channels.base import Channel
 from publisher.config import Config
+from publisher.image_size import small_image_warning
 from publisher.models import Delivery, LedgerRow, State
 from publisher.plan import preview_state
 from publisher.times import iso_utc, zone
@@ -93,10 +94,19 @@ def entries(
             warnings = draft.warnings + tuple(f"will not be sent: {e}" for e in draft.errors)
         if delivery.kind == "post":
             warnings = tuple(by_source.get(delivery.post.source, ())) + tuple(warnings)
+        small = small_image_warning(channels[delivery.channel], _image(delivery, cfg))
+        if small and not (row is not None and row.state is State.SENT):
+            warnings = (*warnings, small)
         local = delivery.due_at.astimezone(zone(config.timezone))
         out.append(Entry(delivery, state, payload, tuple(warnings), local,
                          row.remote_url if row else None))  # fmt: skip
     return out
+
+
+def _image(delivery: Delivery, cfg: Any) -> Any:
+    from publisher.render import effective
+
+    return effective(delivery, cfg).image
 
 
 def as_text(items: list[Entry]) -> str:

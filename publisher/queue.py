@@ -64,6 +64,9 @@ def queue_file(path: Path, config: Config) -> list[str]:
         config.posts_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     lines = [f"queued {target}"]
+    from publisher.image_size import image_warnings
+
     lines += [f"warning: {w}" for w in (*post.warnings, *warnings)]
+    lines += [f"warning: {w}" for w in image_warnings(deliveries, channels)]
     lines += [f"  {local_text(d.due_at, config.timezone)}  {d.id}" for d in deliveries]
     return lines

@@ -1,7 +1,7 @@
 """The built-in reminder wording, read as a native reader would: golden files per language.
 
 Each file holds every offset for an in-person, an online (title with a colon) and a hybrid
-event.  Regenerate with ``PUBLISHER_UPDATE_GOLDEN=1`` and read the diff before committing.
+event.  Regenerate with ``UPDATE_GOLDEN=1`` and read the diff before committing.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def rendered(folder: Site, language: str) -> str:
 def test_reminders_read_naturally(folder: Site, language: str) -> None:
     text = rendered(folder, language)
     golden = GOLDEN / f"reminders.{language}.txt"
-    if os.environ.get("PUBLISHER_UPDATE_GOLDEN") == "1":
+    if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
     online = text.split("# online")[1].split("# hybrid")[0]

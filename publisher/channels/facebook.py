@@ -54,6 +54,9 @@ THROTTLED = frozenset({4, 17, 32, 613, 80001})
 #: x-app-usage gives percentages of a rolling hour and no reset time: wait this long at 100%.
 APP_USAGE_BACKOFF = 15 * 60.0
 UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
+#: Meta's Ads Guide for Facebook Feed images (facebook.com/business/ads-guide/image/
+#: facebook-feed): "Minimum width: 600 pixels", resolution "at least 1080 x 1080 pixels".
+MIN_IMAGE_WIDTH, GOOD_IMAGE_WIDTH = 600, 1080
 
 
 class FacebookChannel:
@@ -71,6 +74,13 @@ class FacebookChannel:
         self.version = str(cfg.options.get("api_version") or "v26.0")
 
     # -- render: pure -------------------------------------------------------------------
+
+    def image_advice(self, width: int, height: int) -> str | None:
+        """Why an image this small looks poor on Facebook, or None."""
+        if width >= MIN_IMAGE_WIDTH:
+            return None
+        return (f"Facebook recommends at least {MIN_IMAGE_WIDTH} px wide (best "
+                f"{GOOD_IMAGE_WIDTH} x {GOOD_IMAGE_WIDTH}); it will look blurred")  # fmt: skip
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery: /feed with message and link, or /photos."""

@@ -47,6 +47,10 @@ FIND_PAGE = 50
 #: Reconcile also accepts posts this much older than the first attempt (clocks disagree).
 CLOCK_SKEW = timedelta(minutes=10)
 PROTOCOL = {"X-Restli-Protocol-Version": "2.0.0"}
+#: LinkedIn Help, "Single image ads advertising specifications" (answer a426534): landscape
+#: at least 640 x 360 px (1200 x 628 recommended), square and vertical at least 360 px wide;
+#: "images less than 401 pixels wide display as a thumbnail image".
+MIN_LANDSCAPE, MIN_SIDE = (640, 360), 360
 
 
 class LinkedInChannel:
@@ -78,6 +82,17 @@ class LinkedInChannel:
         self._duplicate_of: str | None = None
 
     # -- render ---------------------------------------------------------------------------
+
+    def image_advice(self, width: int, height: int) -> str | None:
+        """Why an image this small looks poor on LinkedIn, or None."""
+        landscape = width > height
+        low = (width < MIN_LANDSCAPE[0] or height < MIN_LANDSCAPE[1]) if landscape else (
+            min(width, height) < MIN_SIDE)  # fmt: skip
+        if not low:
+            return None
+        least = "640 x 360" if landscape else "360 px on each side"
+        return (f"LinkedIn recommends at least {least} (best 1200 x 628); smaller images "
+                "look blurred or show as a thumbnail")  # fmt: skip
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery; pure (reads only the image's size), no token."""

@@ -103,6 +103,9 @@ class RssChannel:
             except OSError:
                 size = 0
                 errors.append(f"image {view.image} is missing")
+            # Readers show the item's HTML, and many ignore an enclosure: put the picture there.
+            src, alt = quoteattr(opts["media_url"] + name), quoteattr(view.image_alt or title)
+            payload["content_html"] = f"<p><img src={src} alt={alt}/></p>\n{html}"
             payload["enclosure"] = {
                 "url": opts["media_url"] + name,
                 "length": size,

@@ -83,3 +83,27 @@ def test_the_feed_item_html_shows_the_image(invoke, site: Site) -> None:
     html = entry.content[0].value
     assert '<img alt="The venue" src="https://example.org/s3chem/media/pic.png" />' in html
     assert entry.enclosures[0].href == "https://example.org/s3chem/media/pic.png"
+
+
+def test_queue_gives_a_post_its_own_folder_when_its_image_name_is_taken(
+    invoke, site: Site, tmp_path: Path
+) -> None:
+    for folder, colour in (("one", 1), ("two", 2)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "lyon.png").write_bytes(png(700 + colour, 400))
+        (tmp_path / folder / f"{folder}.en.md").write_text(
+            f'+++\ntitle = "{folder}"\npublish_at = 2027-06-05T09:00:00\nimage = "lyon.png"\n'
+            'image_alt = "Lyon"\n+++\nBody\n', encoding="utf-8")  # fmt: skip
+    first = invoke(site, "queue", str(tmp_path / "one" / "one.en.md"))
+    assert first.exit_code == 0, first.stderr
+    second = invoke(site, "queue", str(tmp_path / "two" / "two.en.md"))
+    assert second.exit_code == 0, second.stderr
+    assert "in its own folder" in second.stdout and "two/two/en/rss/post" in second.stdout
+    assert (site.posts / "lyon.png").read_bytes() == (tmp_path / "one" / "lyon.png").read_bytes()
+    assert (site.posts / "two" / "lyon.png").read_bytes() == (
+        tmp_path / "two" / "lyon.png"
+    ).read_bytes()
+    checked = invoke(site, "check")
+    assert checked.exit_code == 0 and "2 post files, 0 with errors" in checked.stdout
+    again = invoke(site, "queue", str(tmp_path / "two" / "two.en.md"))
+    assert again.exit_code == 0 and "nothing to do" in again.stdout

@@ -97,12 +97,24 @@ class PublisherGroup(click.Group):
               help="Config file (default: $PUBLISHER_CONFIG, else ./config.toml).")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="text: local time with zone; json: one object per line, times in UTC (Z).",
 )
 @click.version_option(__version__, prog_name="publisher")
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: str) -> None:
-    """Publish post files and event reminders to Facebook, LinkedIn and RSS: on time, once."""
+    """Publish post files and event reminders to Facebook, LinkedIn and RSS: on time, once.
+
+    \b
+    Examples:
+      publisher check                             (is everything ready?)
+      publisher preview --format list --until +1w (what goes out next week)
+      publisher status --state sent --since -7d   (what went out last week, and where)
+
+    Times T (for --from, --until, --since): 2027-05-01, 2027-05-01T10:00, 2027-05, today,
+    tomorrow, now, or a duration from now such as -7d, +2w, +12h; local time in
+    [publisher].timezone unless an offset is given.
+    """
     if not isinstance(ctx.obj, Options):
         ctx.obj = Options(config_file, debug, log_format)
     else:
@@ -144,7 +156,13 @@ def token_warnings(config: Config) -> None:
 @click.option("--online", is_flag=True, help="Also check each token and Page access.")
 @click.pass_obj
 def check(opts: Options, online: bool) -> None:
-    """Validate the config and every post file."""
+    """Validate the config and every post file.
+
+    \b
+    Examples:
+      publisher check
+      publisher check --online    (also try each token and Page)
+    """
     from publisher.channels import build_channels
     from publisher.plan import plan
 
@@ -216,7 +234,13 @@ def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> Exi
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_obj
 def queue(opts: Options, files: tuple[Path, ...]) -> None:
-    """Validate post files, copy them (and their images) into posts_dir, show their plan."""
+    """Validate post files, copy them (and their images) into posts_dir, show their plan.
+
+    \b
+    Examples:
+      publisher queue ~/drafts/webinar.en.md ~/drafts/webinar.it.md
+      publisher queue posts/2027-06-final-conference.en.md   (check a queued file again)
+    """
     from publisher.queue import queue_file
 
     config = load(opts)
@@ -366,7 +390,13 @@ def need_ledger(config: Config) -> Ledger:
 @click.option("--failed", "all_failed", is_flag=True, help="Every failed delivery.")
 @click.pass_obj
 def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
-    """Put failed deliveries back to pending (their catch-up clock restarts)."""
+    """Put failed deliveries back to pending (their catch-up clock restarts).
+
+    \b
+    Examples:
+      publisher retry 2027-06-final-conference/en/linkedin/post
+      publisher retry --failed     (every failed delivery, after fixing the cause)
+    """
     if bool(ids) == all_failed:
         raise UsageError("give the ids of failed deliveries, or --failed for all of them",
                          "`publisher status` lists them")  # fmt: skip
@@ -391,7 +421,13 @@ def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
 @click.option("--not-sent", is_flag=True, help="It was not published; send it again.")
 @click.pass_obj
 def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: bool) -> None:
-    """Settle an uncertain delivery by hand."""
+    """Settle an uncertain delivery by hand (look on the Page first).
+
+    \b
+    Examples:
+      publisher resolve 2027-06-final-conference/en/facebook/post --sent https://www.facebook.com/1_2
+      publisher resolve 2027-06-final-conference/en/facebook/post --not-sent
+    """
     if bool(sent_url) == not_sent:
         raise UsageError("give exactly one of --sent URL or --not-sent",
                          "--sent URL if it is on the Page, --not-sent to send it again")  # fmt: skip

@@ -188,3 +188,19 @@ def test_status_tells_what_to_do_with_a_failed_or_uncertain_row(invoke, site: Si
     text = invoke(site, "status").stdout
     assert "why: boom" in text and "`publisher retry a/en/rss/post`" in text
     assert "`publisher resolve b/en/rss/post --sent URL`" in text
+
+
+@pytest.mark.parametrize(
+    "command", ["check", "queue", "preview", "run", "status", "retry", "resolve", "update"]
+)
+def test_every_command_help_has_examples(invoke, command: str) -> None:
+    text = invoke(None, command, "--help").stdout
+    assert "Examples:" in text and f"publisher {command}" in text
+
+
+def test_help_describes_format_and_output_and_times(invoke) -> None:
+    text = " ".join(invoke(None, "preview", "--help").stdout.split())
+    assert "-o FILE Write to FILE instead of the terminal." in text
+    assert "--format [text|list|json]" in text and "one line per delivery" in text
+    assert "2027-05" in text and "-7d" in text
+    assert "-7d" in " ".join(invoke(None, "--help").stdout.split())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from publisher import __version__
+from publisher.cli_help import FROM_HELP, UNTIL_HELP, register
 from publisher.errors import ExitStatus, PostError, PublisherError, UsageError
 
 if TYPE_CHECKING:
@@ -36,10 +37,6 @@ class Options:
         from publisher.times import now_utc
 
         return self.clock() if self.clock else now_utc()
-
-
-FROM_HELP = "Window start, e.g. 2027-05-01, 2027-05, today, -7d (default: now)."
-UNTIL_HELP = "Window end, exclusive, e.g. 2027-06-01, tomorrow, +2w (default: none)."
 
 
 def error(message: str, hint: str = "") -> None:
@@ -97,24 +94,16 @@ class PublisherGroup(click.Group):
               help="Config file (default: $PUBLISHER_CONFIG, else ./config.toml).")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="text: local time with zone; json: one object per line, times in UTC (Z).",
 )
 @click.version_option(__version__, prog_name="publisher")
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: str) -> None:
-    """Publish post files and event reminders to Facebook, LinkedIn and RSS: on time, once.
-
-    \b
-    Examples:
-      publisher check                             (is everything ready?)
-      publisher preview --format list --until +1w (what goes out next week)
-      publisher status --state sent --since -7d   (what went out last week, and where)
-
-    Times T (for --from, --until, --since): 2027-05-01, 2027-05-01T10:00, 2027-05, today,
-    tomorrow, now, or a duration from now such as -7d, +2w, +12h; local time in
-    [publisher].timezone unless an offset is given.
-    """
+    """Publish post files and event reminders to Facebook, LinkedIn and RSS: on time, once."""
     if not isinstance(ctx.obj, Options):
         ctx.obj = Options(config_file, debug, log_format)
     else:
@@ -156,13 +145,7 @@ def token_warnings(config: Config) -> None:
 @click.option("--online", is_flag=True, help="Also check each token and Page access.")
 @click.pass_obj
 def check(opts: Options, online: bool) -> None:
-    """Validate the config and every post file.
-
-    \b
-    Examples:
-      publisher check
-      publisher check --online    (also try each token and Page)
-    """
+    """Validate the config and every post file."""
     from publisher.channels import build_channels
     from publisher.plan import plan
 
@@ -173,12 +156,9 @@ def check(opts: Options, online: bool) -> None:
     result = plan(read.posts, config, opts.now())
     for message in result.warnings:
         warn(message)
-    from publisher.image_size import image_warnings
-    from publisher.results import after_token_expiry
+    from publisher.results import plan_warnings
 
-    for message in after_token_expiry(config, result.deliveries, opts.now()):
-        warn(message)
-    for message in image_warnings(result.deliveries, channels):
+    for message in plan_warnings(config, result.deliveries, channels, opts.now()):
         warn(message)
     too_long: set[str] = set()
     from publisher.render import length_bound
@@ -234,13 +214,7 @@ def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> Exi
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_obj
 def queue(opts: Options, files: tuple[Path, ...]) -> None:
-    """Validate post files, copy them (and their images) into posts_dir, show their plan.
-
-    \b
-    Examples:
-      publisher queue ~/drafts/webinar.en.md ~/drafts/webinar.it.md
-      publisher queue posts/2027-06-final-conference.en.md   (check a queued file again)
-    """
+    """Validate post files, copy them (and their images) into posts_dir, show their plan."""
     from publisher.queue import queue_file
 
     config = load(opts)
@@ -269,13 +243,7 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
 @click.pass_obj
 def preview(opts: Options, start: str | None, until: str | None, channel_name: str | None,
             post_id: str | None, fmt: str, output: Path | None) -> None:  # fmt: skip
-    """Dry run: what each channel will get, when. No network, no ledger changes.
-
-    \b
-    Examples:
-      publisher preview --format list --from tomorrow --until +1w
-      publisher preview --post 2027-06-final-conference --channel linkedin
-    """
+    """Dry run: what each channel will get, when. No network, no ledger changes."""
     from publisher.channels import build_channels
     from publisher.plan import plan
     from publisher.preview import as_list, as_text, entries
@@ -334,23 +302,14 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
 @click.option("--until", metavar="T", help="With --dry-run: " + UNTIL_HELP)
 @click.pass_obj
 def run(opts: Options, once: bool, dry_run: bool, start: str | None, until: str | None) -> None:
-    """Publish what is due: once (cron), or stay up and publish each delivery at its time.
-
-    \b
-    Examples:
-      publisher run --once                    (from cron, e.g. every 5 minutes)
-      publisher run --dry-run --until +1w     (what would go out in the next week)
-    """
+    """Publish what is due: once (cron), or stay up and publish each delivery at its time."""
     config = load(opts)
     if (start or until) and not dry_run:
         raise UsageError("--from/--until go with --dry-run", "publisher run --dry-run --until +1w")
     if dry_run:
         from publisher.daemon import dry_run as schedule
-        from publisher.times import option_time
 
-        now = opts.now()
-        lines, errors = schedule(config, now, option_time(start, config.timezone, "--from", now),
-                                 option_time(until, config.timezone, "--until", now))  # fmt: skip
+        lines, errors = schedule(config, opts.now(), start, until)
         report_post_errors(errors)
         for line in lines:
             click.echo(line)
@@ -390,13 +349,7 @@ def need_ledger(config: Config) -> Ledger:
 @click.option("--failed", "all_failed", is_flag=True, help="Every failed delivery.")
 @click.pass_obj
 def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
-    """Put failed deliveries back to pending (their catch-up clock restarts).
-
-    \b
-    Examples:
-      publisher retry 2027-06-final-conference/en/linkedin/post
-      publisher retry --failed     (every failed delivery, after fixing the cause)
-    """
+    """Put failed deliveries back to pending (their catch-up clock restarts)."""
     if bool(ids) == all_failed:
         raise UsageError("give the ids of failed deliveries, or --failed for all of them",
                          "`publisher status` lists them")  # fmt: skip
@@ -421,43 +374,19 @@ def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
 @click.option("--not-sent", is_flag=True, help="It was not published; send it again.")
 @click.pass_obj
 def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: bool) -> None:
-    """Settle an uncertain delivery by hand (look on the Page first).
-
-    \b
-    Examples:
-      publisher resolve 2027-06-final-conference/en/facebook/post --sent https://www.facebook.com/1_2
-      publisher resolve 2027-06-final-conference/en/facebook/post --not-sent
-    """
+    """Settle an uncertain delivery by hand (look on the Page first)."""
     if bool(sent_url) == not_sent:
         raise UsageError("give exactly one of --sent URL or --not-sent",
                          "--sent URL if it is on the Page, --not-sent to send it again")  # fmt: skip
     ledger = need_ledger(load(opts))
-    if not ledger.resolve(delivery_id, opts.now(), sent_url=sent_url):
-        row = ledger.get(delivery_id)
-        if row is not None and row.state.value == "sent":
-            click.echo(f"{delivery_id}: nothing to do: it is already sent "
-                       f"({row.remote_url or row.remote_id})")  # fmt: skip
-            finish(ExitStatus.OK)
-        state = row.state.value if row else "not in the ledger"
-        raise UsageError(f"{delivery_id}: cannot resolve ({state})",
-                         "only uncertain deliveries can be resolved; see `publisher status`")  # fmt: skip
-    if sent_url:
-        click.echo(f"{delivery_id}: marked sent ({sent_url}); it will not be sent again")
-    else:
-        click.echo(f"{delivery_id}: marked not sent; pending again, it goes out on the next run")
+    from publisher.results import resolved
+
+    done = ledger.resolve(delivery_id, opts.now(), sent_url=sent_url)
+    click.echo(resolved(delivery_id, done, sent_url, None if done else ledger.get(delivery_id)))
     finish(ExitStatus.OK)
 
 
-def _register() -> None:
-    """Commands that live in their own modules (click only, nothing heavy is imported)."""
-    from publisher.cli_status import status
-    from publisher.cli_update import update
-
-    cli.add_command(status)
-    cli.add_command(update)
-
-
-_register()
+register(cli)  # commands in their own modules, and every command's examples
 
 
 def main() -> None:

@@ -29,13 +29,7 @@ STATES = ("pending", "sending", "retrying", "sent", "failed", "uncertain", "canc
 @click.pass_obj
 def status(opts: Options, as_json: bool, show_all: bool, states: tuple[str, ...],
            channel: str | None, post: str | None, since: str | None) -> None:  # fmt: skip
-    """The ledger: unsettled deliveries and those changed in the last 7 days.
-
-    \b
-    Examples:
-      publisher status --state sent --since -7d     (what went out last week, and where)
-      publisher status --state failed --state uncertain --channel linkedin
-    """
+    """The ledger: unsettled deliveries and those changed in the last 7 days."""
     from publisher.status import Filters, no_ledger_text, parse_states, status_rows, status_text
     from publisher.status import as_json as row_json
     from publisher.times import option_time

@@ -15,13 +15,7 @@ def update(opts: Options, ids: tuple[str, ...]) -> None:
     """Edit sent posts whose file changed since, so the live post reads like the file.
 
     Nothing is posted again: the live Facebook or LinkedIn post is edited in place, a feed
-    item keeps its guid and date. `publisher status` marks the deliveries that changed.
-
-    \b
-    Examples:
-      publisher status --state sent --since -30d        (changed ones say so)
-      publisher update 2027-06-final-conference/en/facebook/post
-    """
+    item keeps its guid and date. `publisher status` marks the deliveries that changed."""
     from publisher.channels import build_channels
     from publisher.corrections import correct
     from publisher.models import State

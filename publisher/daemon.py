@@ -70,8 +70,8 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
 def dry_run(
     config: Config,
     now: datetime,
-    start: datetime | None = None,
-    until: datetime | None = None,
+    start_text: str | None = None,
+    until_text: str | None = None,
 ) -> tuple[list[str], list[PostError]]:
     """What would go out, when (local time), with each post's title; no network, no ledger.
 
@@ -79,8 +79,10 @@ def dry_run(
     """
     from publisher.plan import plan, preview_state
     from publisher.posts import read_posts
-    from publisher.times import local_text
+    from publisher.times import local_text, option_time
 
+    start = option_time(start_text, config.timezone, "--from", now)
+    until = option_time(until_text, config.timezone, "--until", now)
     read = read_posts(config)
     lines: list[str] = []
     for delivery in plan(read.posts, config, now).deliveries:

@@ -67,3 +67,27 @@ def after_token_expiry(config: Any, deliveries: Sequence[Any], now: Any) -> list
                 f"then and update token_expires_at"
             )
     return warnings
+
+
+def plan_warnings(config: Any, deliveries: Sequence[Any], channels: Any, now: Any) -> list[str]:
+    """What ``check`` adds to the plan's warnings: tokens that run out, images too small."""
+    from publisher.image_size import image_warnings
+
+    return after_token_expiry(config, deliveries, now) + image_warnings(deliveries, channels)
+
+
+def resolved(delivery_id: str, done: bool, sent_url: str | None, row: Any) -> str:
+    """What ``resolve`` did; a delivery already sent is nothing to do, anything else an error."""
+    from publisher.errors import UsageError
+
+    if done and sent_url:
+        return f"{delivery_id}: marked sent ({sent_url}); it will not be sent again"
+    if done:
+        return f"{delivery_id}: marked not sent; pending again, it goes out on the next run"
+    if row is not None and row.state.value == "sent":
+        return (
+            f"{delivery_id}: nothing to do: it is already sent ({row.remote_url or row.remote_id})"
+        )
+    state = row.state.value if row is not None else "not in the ledger"
+    raise UsageError(f"{delivery_id}: cannot resolve ({state})",
+                     "only uncertain deliveries can be resolved; see `publisher status`")  # fmt: skip

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from publisher.config import Config
 from publisher.durations import is_calendar, parse_duration, to_timedelta
 from publisher.models import Delivery, Post
-from publisher.times import at_wall_time, utc, zone
+from publisher.times import at_wall_time, local_text, utc, zone
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
             if at < announce:
                 warnings.append(
                     f"{post.source}: reminder {offset} for {name!r} would go out before the "
-                    f"announcement ({at:%Y-%m-%d %H:%M} UTC); dropped"
+                    f"announcement ({local_text(at, config.timezone)}); dropped"
                 )
                 continue
             if at >= start:
@@ -113,12 +113,14 @@ def expiry_reason(
     *,
     is_reminder: bool,
     honours_catch_up: bool = True,
+    timezone: str = "UTC",
 ) -> str | None:
     """Why a delivery must not go out any more at ``now``, or None if it still may."""
     if expires_at is not None and now >= expires_at:
+        at = local_text(expires_at, timezone)
         if is_reminder:
-            return f"the event started or the post expired at {expires_at:%Y-%m-%d %H:%M} UTC"
-        return f"the post expired at {expires_at:%Y-%m-%d %H:%M} UTC (expires_at)"
+            return f"the event started or the post expired at {at}"
+        return f"the post expired at {at} (expires_at)"
     if honours_catch_up and now - due_at > catch_up:
         late = now - due_at
         return f"{_human(late)} late, more than catch_up ({_human(catch_up)})"

@@ -87,7 +87,8 @@ def entries(
         if row is not None and row.state is State.SENT and row.payload is not None:
             payload, warnings = row.payload, ()
             if row.changed:
-                warnings = ("the post changed after it was sent; the change is not re-posted",)
+                warnings = (f"the post changed after it was sent; it is not posted again: "
+                            f"`publisher update {delivery.id}` edits it (feeds: the next run)",)  # fmt: skip
         else:
             draft = channels[delivery.channel].render(delivery)
             payload = draft.payload

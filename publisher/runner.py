@@ -278,6 +278,7 @@ class Runner:
         reason = expiry_reason(
             start, row.expires_at, now, self.config.catch_up,
             is_reminder=delivery.is_reminder, honours_catch_up=channel.config.type != "rss",
+            timezone=self.config.timezone,
         )  # fmt: skip
         if reason:
             if self.ledger.mark_expired(row.id, reason, now):

@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from conftest import REPO, Site
+from conftest import REPO, Site, site_config
 
 from publisher import logs
 from publisher.errors import UsageError
@@ -204,3 +204,30 @@ def test_help_describes_format_and_output_and_times(invoke) -> None:
     assert "--format [text|list|json]" in text and "one line per delivery" in text
     assert "2027-05" in text and "-7d" in text
     assert "-7d" in " ".join(invoke(None, "--help").stdout.split())
+
+
+def test_expiry_reasons_and_dropped_reminders_name_local_times(invoke, clock, site: Site) -> None:
+    from datetime import timedelta
+
+    from publisher.plan import expiry_reason
+
+    reason = expiry_reason(NOW, datetime(2027, 5, 3, 8, 0, tzinfo=UTC), datetime(2027, 6, 1, tzinfo=UTC),
+                           timedelta(days=2), is_reminder=False, timezone="Europe/Berlin")  # fmt: skip
+    assert reason == "the post expired at 2027-05-03 10:00 CEST (expires_at)"
+    site.write_post("e.en.md", 'title = "E"\npublish_at = 2027-06-15T10:00:00\n'
+                    '[event]\nstart = 2027-06-17T09:00:00\nreminders = ["7d"]')  # fmt: skip
+    site.write_config(site_config(RSS_REMINDERS))
+    clock.now = NOW
+    assert "announcement (2027-06-10 09:00 CEST); dropped" in invoke(site, "check").stderr
+
+
+RSS_REMINDERS = """
+[channels.rss]
+type = "rss"
+path = "public/feed.xml"
+title = "S3Chem news"
+link = "https://example.org/s3chem"
+feed_url = "https://example.org/s3chem/feed.xml"
+languages = ["en"]
+reminders = true
+"""

@@ -21,6 +21,7 @@ from publisher.channels.base import Channel, Feed
 from publisher.errors import ChannelError, TokenMissing
 from publisher.ledger import Ledger, deliveries, history
 from publisher.models import Delivery, Draft, LedgerRow, State
+from publisher.schema import row_from
 from publisher.sync import content_hash
 
 #: The history "state" of an edit and of a failed one (the delivery itself stays ``sent``).
@@ -42,10 +43,22 @@ class Correction:
     attempted: bool = True
 
 
-def changed_rows(ledger: Ledger, ids: Iterable[str] | None = None) -> list[LedgerRow]:
-    """Sent deliveries whose post file changed since they went out."""
-    rows = ledger.rows(states=[State.SENT], ids=list(ids) if ids is not None else None)
-    return [r for r in rows if r.changed]
+def changed_rows(
+    ledger: Ledger, ids: Iterable[str] | None = None, channels: Iterable[str] | None = None
+) -> list[LedgerRow]:
+    """Sent deliveries whose post file changed since they went out (one indexed query)."""
+    query = (
+        sa.select(deliveries)
+        .where(deliveries.c.state == State.SENT.value)
+        .where(deliveries.c.changed.is_(True))
+        .order_by(deliveries.c.due_at, deliveries.c.id)
+    )
+    if ids is not None:
+        query = query.where(deliveries.c.id.in_(list(ids)))
+    if channels is not None:
+        query = query.where(deliveries.c.channel.in_(list(channels)))
+    with ledger.engine.connect() as conn:
+        return [row_from(r._mapping) for r in conn.execute(query)]
 
 
 def correct(
@@ -64,11 +77,10 @@ def correct(
     the channel has ``update_published = true``; ``publisher update`` (``on_demand``) edits
     the named deliveries on any channel that can edit.
     """
-    wanted = None if names is None else set(names)
     out: list[Correction] = []
-    for row in changed_rows(ledger, ids):
+    for row in changed_rows(ledger, ids, names):
         channel = channels.get(row.channel)
-        if channel is None or (wanted is not None and row.channel not in wanted):
+        if channel is None:
             continue
         feed = isinstance(channel, Feed)
         if not (feed or on_demand or channel.config.options.get("update_published")):

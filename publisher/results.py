@@ -9,7 +9,7 @@ ORDER = ("sent", "failed", "uncertain", "expired", "retrying")
 
 
 def run_summary(outcomes: Sequence[Any], corrections: Sequence[Any] = ()) -> str:
-    """``2 sent, 1 failed: a/en/facebook/post (the token must be renewed)``, or nothing done."""
+    """``2 sent, 1 failed: a/en/facebook/post (the token must be renewed)``, or nothing went out."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.state.value] = counts.get(outcome.state.value, 0) + 1
@@ -19,7 +19,7 @@ def run_summary(outcomes: Sequence[Any], corrections: Sequence[Any] = ()) -> str
     if edited:
         parts.append(f"{edited} edited")
     if not parts:
-        return "nothing was due"
+        return "nothing went out"
     troubles = [o for o in outcomes if o.state.value in ("failed", "uncertain")]
     text = ", ".join(parts)
     if troubles:

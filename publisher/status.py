@@ -122,8 +122,9 @@ def details(row: LedgerRow, timezone: str) -> list[str]:
             lines.append(f"the post changed since; `publisher update {ident}` edits the live post")
         return lines
     lines = [f"id: {ident}"]
-    if row.error and row.state is not State.PENDING:
-        lines.append(f"why: {printable(row.error)}")
+    if row.error:
+        said = "waiting" if row.state is State.PENDING else "why"
+        lines.append(f"{said}: {printable(row.error)}")
     if row.state is State.FAILED:
         lines.append(f"fix the cause, then `publisher retry {ident}`")
     elif row.state is State.UNCERTAIN:

@@ -35,7 +35,7 @@ def test_run_says_what_it_did_naming_each_failure(invoke, site, caplog) -> None:
     site.write_post("b.en.md", 'title = "B"\npublish_at = 2027-06-01T09:00:00')
     first = invoke(site, "run", "--once")
     assert "run finished: 2 sent" in first.stderr
-    assert "run finished: nothing was due" in invoke(site, "run", "--once").stderr
+    assert "run finished: nothing went out" in invoke(site, "run", "--once").stderr
     ledger = Ledger.open(site.config().state_url)
     with ledger.engine.begin() as conn:
         conn.execute(deliveries.update().where(deliveries.c.id == "b/en/rss/post")

@@ -44,8 +44,9 @@ def update(opts: Options, ids: tuple[str, ...]) -> None:
         if not row.changed:
             click.echo(f"{shown}: nothing to do: the live post matches its post file")
             continue
-        [done] = correct(ledger, channels, runner.plan.by_id(), opts.now(), ids=[delivery_id],
-                         on_demand=True) or [None]  # fmt: skip
+        found = correct(ledger, channels, runner.plan.by_id(), opts.now(), ids=[delivery_id],
+                        on_demand=True)  # fmt: skip
+        done = found[0] if found else None
         if done is not None and done.done:
             click.echo(f"{shown}: {done.detail}")
         else:

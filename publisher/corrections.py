@@ -58,7 +58,7 @@ def changed_rows(
     if channels is not None:
         query = query.where(deliveries.c.channel.in_(list(channels)))
     with ledger.engine.connect() as conn:
-        return [row_from(r._mapping) for r in conn.execute(query)]
+        return [row_from(dict(r._mapping)) for r in conn.execute(query)]
 
 
 def correct(

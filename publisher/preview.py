@@ -84,8 +84,9 @@ def entries(
             and (not keep_overdue or state not in ("overdue", "retrying"))
         ):
             continue
+        warnings: tuple[str, ...] = ()
         if row is not None and row.state is State.SENT and row.payload is not None:
-            payload, warnings = row.payload, ()
+            payload = row.payload
             if row.changed:
                 warnings = (f"the post changed after it was sent; it is not posted again: "
                             f"`publisher update {delivery.id}` edits it (feeds: the next run)",)  # fmt: skip

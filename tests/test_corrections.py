@@ -174,3 +174,17 @@ def test_the_strict_fakes_refuse_an_edit_of_a_post_that_is_not_there(graph, link
     requests.post(f"{linkedin.url}/rest/posts/{post['id']}", json={"patch": {"$set": {
         "commentary": "cut (here"}}}, headers=headers)  # fmt: skip
     assert linkedin.violations and post["text"] == "cut "
+
+
+def test_changing_a_post_back_clears_changed_without_an_edit(invoke, clock, site, graph) -> None:
+    env = {FB_ENV: graph.token}
+    site.write_config(site_config(facebook_table(graph, False)))
+    site.write_post("news.en.md", NEWS, body="Partners meet in Magdeburg.")
+    invoke(site, "run", "--once", env=env)
+    edit_post(site, "Partners meet", "Partners met")
+    invoke(site, "run", "--once", env=env)
+    assert rows(invoke, site, env)["facebook"]["changed"] is True
+    edit_post(site, "Partners met", "Partners meet")
+    invoke(site, "run", "--once", env=env)
+    assert rows(invoke, site, env)["facebook"]["changed"] is False
+    assert len(graph.posts) == 1 and "edits" not in graph.posts[0]

@@ -78,6 +78,9 @@ def image_warnings(deliveries: Any, channels: Any) -> list[str]:
     seen: set[tuple[str, Path]] = set()
     out: list[str] = []
     for delivery in deliveries:
+        post = delivery.post
+        if post.image is None and not post.overrides:
+            continue  # the common case, without building the channel's view
         channel = channels.get(delivery.channel)
         if channel is None:
             continue

@@ -53,12 +53,17 @@ def after_token_expiry(config: Any, deliveries: Sequence[Any], now: Any) -> list
 
     warnings = []
     tz = zone(config.timezone)
-    for name, cfg in config.channels.items():
-        expires = cfg.options.get("token_expires_at")
-        if not expires:
-            continue
-        end = datetime.combine(expires, time(0, 0), tz)
-        late = [d for d in deliveries if d.channel == name and d.due_at >= max(end, now)]
+    ends = {
+        name: (cfg.options["token_expires_at"], datetime.combine(
+            cfg.options["token_expires_at"], time(0, 0), tz))
+        for name, cfg in config.channels.items() if cfg.options.get("token_expires_at")
+    }  # fmt: skip
+    after: dict[str, list[Any]] = {name: [] for name in ends}
+    for d in deliveries:
+        if d.channel in ends and d.due_at >= max(ends[d.channel][1], now):
+            after[d.channel].append(d)
+    for name, late in after.items():
+        expires = ends[name][0]
         if late:
             first = local_text(min(d.due_at for d in late), config.timezone)
             warnings.append(

@@ -55,4 +55,7 @@ def update(opts: Options, ids: tuple[str, ...]) -> None:
                   "the live post is unchanged and still marked sent; fix the cause and run "
                   "`publisher update` again, or edit it by hand")  # fmt: skip
             status = max(status, ExitStatus.DELIVERY_FAILED)
+    from publisher.runner import RunReport
+
+    runner.rebuild_feeds(RunReport())  # a corrected feed item is in the file at once
     finish(status)

@@ -188,3 +188,12 @@ def test_changing_a_post_back_clears_changed_without_an_edit(invoke, clock, site
     invoke(site, "run", "--once", env=env)
     assert rows(invoke, site, env)["facebook"]["changed"] is False
     assert len(graph.posts) == 1 and "edits" not in graph.posts[0]
+
+
+def test_update_rewrites_the_feed_at_once(invoke, clock, site: Site) -> None:
+    site.write_post("news.en.md", NEWS, body="Partners meet in Magdeburg.")
+    invoke(site, "run", "--once")
+    edit_post(site, "Partners meet", "Partners met")
+    done = invoke(site, "update", "news/en/rss/post")
+    assert done.exit_code == 0 and "edited to match its post file" in done.stdout
+    assert "Partners met" in (site.root / "public" / "feed.xml").read_text(encoding="utf-8")

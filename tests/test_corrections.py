@@ -12,7 +12,7 @@ from conftest import RSS_CHANNELS, Site, site_config
 from fakes.graph import FakeGraph
 from fakes.linkedin import FakeLinkedIn
 
-from publisher.ledger import Ledger
+from publisher.store.ledger import Ledger
 
 FB_ENV, LI_ENV = "TEST_FB_TOKEN", "TEST_LI_TOKEN"
 LI_TOKEN = "li-secret-token-0123456789"

@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 from conftest import Site, site_config
 
-from publisher.image_size import dimensions
+from publisher.core.image_size import dimensions
 
 FACEBOOK = """
 [channels.facebook]

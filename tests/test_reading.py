@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from conftest import REPO, Site, site_config
 
-from publisher import logs
-from publisher.errors import UsageError
-from publisher.times import option_time
+from publisher.core import logs
+from publisher.core.errors import UsageError
+from publisher.core.times import option_time
 
 NOW = datetime(2027, 4, 20, 12, 0, tzinfo=UTC)
 
@@ -174,7 +174,7 @@ def test_status_answers_what_went_out_and_what_is_planned(invoke, clock, site: S
 
 
 def test_status_tells_what_to_do_with_a_failed_or_uncertain_row(invoke, site: Site) -> None:
-    from publisher.ledger import Ledger, deliveries
+    from publisher.store.ledger import Ledger, deliveries
 
     site.write_post("a.en.md", 'title = "Alpha"\npublish_at = 2027-06-01T09:00:00')
     site.write_post("b.en.md", 'title = "Beta"\npublish_at = 2027-06-01T09:00:00')
@@ -209,7 +209,7 @@ def test_help_describes_format_and_output_and_times(invoke) -> None:
 def test_expiry_reasons_and_dropped_reminders_name_local_times(invoke, clock, site: Site) -> None:
     from datetime import timedelta
 
-    from publisher.plan import expiry_reason
+    from publisher.core.plan import expiry_reason
 
     reason = expiry_reason(NOW, datetime(2027, 5, 3, 8, 0, tzinfo=UTC), datetime(2027, 6, 1, tzinfo=UTC),
                            timedelta(days=2), is_reminder=False, timezone="Europe/Berlin")  # fmt: skip

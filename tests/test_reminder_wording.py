@@ -16,7 +16,7 @@ try:
 except ImportError:  # tests/ run as a package
     from tests.helpers import Site, config_text, make_site
 
-from publisher.reminders import reminder_text
+from publisher.core.reminders import reminder_text
 
 GOLDEN = Path(__file__).parent / "golden"
 OFFSETS = ("30d", "7d", "1d", "2h", "14d")

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from conftest import REPO
 
 from publisher.channels import build_channels
-from publisher.config import load_config
-from publisher.plan import plan
-from publisher.posts import read_posts
+from publisher.core.config import load_config
+from publisher.core.plan import plan
+from publisher.core.posts import read_posts
 
 
 def test_a_facebook_photo_post_carries_its_url_once(tmp_path) -> None:
@@ -29,7 +29,7 @@ def test_a_facebook_photo_post_carries_its_url_once(tmp_path) -> None:
 
 
 def test_run_says_what_it_did_naming_each_failure(invoke, site, caplog) -> None:
-    from publisher.ledger import Ledger, deliveries
+    from publisher.store.ledger import Ledger, deliveries
 
     site.write_post("a.en.md", 'title = "A"\npublish_at = 2027-06-01T09:00:00')
     site.write_post("b.en.md", 'title = "B"\npublish_at = 2027-06-01T09:00:00')
@@ -55,9 +55,9 @@ def test_run_says_what_it_did_naming_each_failure(invoke, site, caplog) -> None:
 
 
 def test_run_summary_counts_and_names_failures() -> None:
-    from publisher.models import State
-    from publisher.results import run_summary
-    from publisher.runner import Outcome
+    from publisher.app.runner import Outcome
+    from publisher.core.models import State
+    from publisher.core.results import run_summary
 
     outcomes = [Outcome("a/en/facebook/post", "facebook", State.SENT),
                 Outcome("b/en/facebook/post", "facebook", State.SENT),

@@ -1,0 +1,337 @@
+"""The long-running ``publisher run``: wakes each channel at its next due time, follows the files.
+
+Threads, and what each one does:
+
+- main: every second a cheap stat scan of the post files (``publisher.app.watch``); when a file
+  was added, changed or deleted, the ledger is synced and every channel is woken.  Signals
+  land here: the first one stops new sends and waits (bounded) for those in flight, the
+  second exits at once (what was in flight is reconciled on the next start).
+- one worker per channel: when kicked, it reconciles (on the tick), sends what is due, one
+  after another (``Runner.serve_channel``), rewrites its feed, and schedules its next wake.
+- APScheduler (in-memory jobs; the ledger is the source of truth): per channel a date job
+  at the next due time, plus the safety tick.  Callbacks only kick workers, so a late job
+  costs nothing and two wake-ups never run one channel twice at once.
+- the lease keeper (``Runner.keeping_leases``) and the notifier (``publisher.app.notify``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from publisher.app.notify import Notifier, NotifyThread
+from publisher.app.runner import Runner, RunReport
+from publisher.app.watch import PostWatcher
+from publisher.channels.base import check_expiry, scrub
+from publisher.core import logs
+from publisher.core.config import Config
+from publisher.core.errors import ExitStatus, PostError, PublisherError
+from publisher.core.models import State, split_delivery_id
+from publisher.store.ledger import Ledger
+
+#: How often the post files are stat-scanned (new, changed, deleted files seen within 2 s).
+SCAN_INTERVAL = 1.0
+#: How long a stop (SIGTERM) waits for the sends in flight before exiting anyway.
+STOP_TIMEOUT = 30.0
+
+
+class ChannelWorker:
+    """One thread per channel: a kick while it works makes it go round once more, never twice."""
+
+    def __init__(self, name: str, work: Callable[[str, bool], None]) -> None:
+        self.name = name
+        self._work = work
+        self._wake = threading.Event()
+        self._reconcile = False
+        self._stop = False
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self._loop, name=f"channel-{name}", daemon=True)
+
+    def kick(self, reconcile: bool = False) -> None:
+        with self._lock:
+            self._reconcile = self._reconcile or reconcile
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stop:
+                return
+            self._wake.clear()
+            with self._lock:
+                reconcile, self._reconcile = self._reconcile, False
+            self._work(self.name, reconcile)
+
+
+class Daemon:
+    """Wires the runner, the watcher, APScheduler and the notifier; no delivery logic here."""
+
+    def __init__(
+        self,
+        config: Config,
+        ledger: Ledger,
+        runner: Runner,
+        watcher: PostWatcher,
+        *,
+        clock: Callable[[], datetime],
+        scheduler: Any = None,
+        notifier: NotifyThread | None = None,
+    ) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.config = config
+        self.ledger = ledger
+        self.runner = runner
+        self.watcher = watcher
+        self.clock = clock
+        self.scheduler = scheduler or BackgroundScheduler(timezone=UTC)
+        self.notifier = notifier
+        self.workers = {name: ChannelWorker(name, self.round) for name in runner.channels}
+        self.stop = threading.Event()
+        self._schedule_lock = threading.Lock()
+        self._said: set[str] = set()
+        self._errors: set[str] = set()
+
+    # -- wake-ups (APScheduler) -------------------------------------------------------------
+    def reschedule(self, name: str, idle_since: datetime | None = None) -> datetime | None:
+        """Put channel ``name``'s date job at its next due time; returns that time (UTC).
+
+        Deliveries that were already due at ``idle_since`` (the worker's last empty claim)
+        and still wait are blocked (unset token, hourly cap, bad post file): the tick
+        retries those, so they must not wake the daemon in a loop.
+        """
+        from apscheduler.triggers.date import DateTrigger
+
+        with self._schedule_lock:
+            local = self.clock()
+            now = self.runner.now()
+            due = self.ledger.next_due(now, after=idle_since or now, channel=name)
+            job = f"due:{name}"
+            if due is None:
+                if self.scheduler.get_job(job) is not None:
+                    self.scheduler.remove_job(job)
+                return None
+            at = due + (local - now)  # the database clock may differ from ours
+            self.scheduler.add_job(
+                self.workers[name].kick, DateTrigger(run_date=at.astimezone(UTC), timezone=UTC),
+                id=job, replace_existing=True, misfire_grace_time=None, coalesce=True,
+            )  # fmt: skip
+            return due
+
+    def tick(self) -> None:
+        """The safety tick: every channel reconciles and retries; alerts go out."""
+        for worker in self.workers.values():
+            worker.kick(reconcile=True)
+        if self.notifier is not None:
+            self.notifier.kick()
+
+    # -- the work -------------------------------------------------------------------------
+    def round(self, name: str, reconcile: bool) -> None:
+        """One channel's turn: reconcile (if asked), send what is due, feed, next wake-up."""
+        report = RunReport()
+        idle_since = None
+        try:
+            if reconcile:
+                self.runner.reconcile(report, name)
+            idle_since = self.runner.serve_channel(name, report)
+            self.runner.correct(report, [name])
+            self.runner.rebuild_feeds(report, [name])
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is away: try on the tick
+            logs.get().error(f"channel {name}: {type(exc).__name__}: {scrub(str(exc))}; "
+                             "trying again on the next tick")  # fmt: skip
+        for error in report.token_errors.values():
+            self._once(f"token:{error.env}", f"{error.message}; its deliveries stay pending "
+                       f"({error.hint})")  # fmt: skip
+        if not self.runner.stopping.is_set():
+            try:
+                self.reschedule(name, idle_since)
+            except Exception as exc:  # noqa: BLE001 - the tick reschedules
+                logs.get().error(f"channel {name}: cannot schedule: {type(exc).__name__}")
+
+    def kick_all(self, reconcile: bool = False) -> None:
+        for worker in self.workers.values():
+            worker.kick(reconcile)
+
+    def scan(self) -> bool:
+        """Look at the post files; on any change sync the ledger and wake every channel."""
+        changes = self.watcher.scan()
+        if not changes:
+            return False
+        read = self.watcher.result()
+        self._report_errors(read.errors, changes.errors)
+        counts = self.runner.sync(read)
+        moved = ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "unchanged"
+        logs.get().info(
+            f"post files: {len(changes.added)} new, {len(changes.changed)} changed, "
+            f"{len(changes.removed)} deleted; deliveries: {moved}"
+        )
+        self.kick_all()
+        return True
+
+    def _report_errors(self, errors: list[PostError], fresh: tuple[PostError, ...]) -> None:
+        """Each bad file once per change: parsed again in this scan, or a new problem."""
+        parsed = {id(e) for e in fresh}
+        for error in errors:
+            if id(error) in parsed or error.message not in self._errors:
+                logs.get().error(f"{error.message} ({error.hint})" if error.hint else error.message)
+        self._errors = {e.message for e in errors}
+
+    def _once(self, key: str, message: str) -> None:
+        if key not in self._said:
+            self._said.add(key)
+            logs.get().error(message)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Read the files, sync, start the scheduler and workers, wake every channel."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        changes = self.watcher.scan()
+        read = self.watcher.result()
+        self._report_errors(read.errors, changes.errors)
+        self.runner.sync(read)
+        self.scheduler.add_job(
+            self.tick, IntervalTrigger(seconds=self.config.tick.total_seconds(), timezone=UTC),
+            id="tick", replace_existing=True, misfire_grace_time=None, coalesce=True,
+        )  # fmt: skip
+        self.scheduler.start()
+        for worker in self.workers.values():
+            worker.thread.start()
+        self.kick_all(reconcile=True)
+        if self.notifier is not None:
+            self.notifier.start()
+            self.notifier.kick()
+
+    def loop(self) -> None:
+        """Scan the files every second until asked to stop."""
+        while not self.stop.wait(SCAN_INTERVAL):
+            try:
+                self.scan()
+            except PublisherError as exc:  # e.g. posts_dir unmounted: say it once, keep going
+                self._once(exc.message, f"{exc.message} ({exc.hint})")
+            except Exception as exc:  # noqa: BLE001 - a hiccup must not end the daemon
+                logs.get().error(f"scanning post files: {type(exc).__name__}: "
+                                 f"{scrub(str(exc))}")  # fmt: skip
+
+    def shutdown(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stop taking work, let the sends in flight finish; False if some did not in time."""
+        self.runner.stopping.set()
+        self.scheduler.shutdown(wait=False)
+        for worker in self.workers.values():
+            worker.stop()
+        deadline = self.clock().timestamp() + timeout
+        finished = True
+        for worker in self.workers.values():
+            if worker.thread.is_alive():
+                worker.thread.join(max(0.0, deadline - self.clock().timestamp()))
+                finished = finished and not worker.thread.is_alive()
+        if self.notifier is not None:
+            self.notifier.stop(5.0)
+        return finished
+
+
+def serve(
+    config: Config,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ExitStatus:
+    """``publisher run``: publish each delivery at its time until SIGTERM/SIGINT."""
+    from publisher.app.once import open_for_run
+    from publisher.channels import build_channels
+    from publisher.core.times import now_utc
+
+    clock = clock or now_utc
+    environ = os.environ if environ is None else environ
+    _route_library_logs()
+    lock, ledger = open_for_run(config)
+    assert isinstance(ledger, Ledger)
+    try:
+        if lock is not None:
+            for taken in ledger.take_over_sending(clock(), all_rows=True):
+                logs.state_change(taken, split_delivery_id(taken)[2], State.UNCERTAIN.value,
+                                  "the last run stopped while sending; looking for it")  # fmt: skip
+        notifier = Notifier(config, ledger, clock, environ)
+        notifier.setup()
+        alerts = NotifyThread(notifier)
+        runner = Runner(config, ledger, build_channels(config), clock, environ=environ,
+                        notify=alerts.kick)  # fmt: skip
+        daemon = Daemon(config, ledger, runner, PostWatcher(config), clock=clock,
+                        notifier=alerts)  # fmt: skip
+        with _signals(daemon), runner.keeping_leases():
+            daemon.start()
+            _say_started(daemon)
+            daemon.loop()
+            logs.get().info("stopping: finishing the sends in flight")
+            finished = daemon.shutdown()
+        if not finished:
+            logs.get().warning(f"sends still in flight after {STOP_TIMEOUT:.0f} s; exiting "
+                               "anyway: they are looked for at the next start")  # fmt: skip
+        logs.get().info("stopped")
+        return ExitStatus.OK
+    finally:
+        if lock is not None:
+            lock.release()  # type: ignore[attr-defined]
+
+
+class _signals:
+    """First SIGTERM/SIGINT: stop cleanly.  Second: exit at once."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.old: dict[int, Any] = {}
+
+    def __enter__(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.old[sig] = signal.signal(sig, self._handle)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.daemon.stop.is_set():
+            logs.get().warning(f"{name} again: exiting now; sends in flight are looked for "
+                               "at the next start")  # fmt: skip
+            logging.shutdown()
+            os._exit(128 + signum)
+        logs.get().info(f"{name}: stopping after the sends in flight ({name} again: at once)")
+        self.daemon.stop.set()
+
+
+def _say_started(daemon: Daemon) -> None:
+    from publisher.core.times import local_text
+
+    config = daemon.config
+    where = config.state if not config.state_is_url else "PostgreSQL"
+    due = daemon.ledger.next_due(daemon.runner.now())
+    after = f"; next delivery due {local_text(due, config.timezone)}" if due else ""
+    logs.get().info(
+        f"publisher run: {len(daemon.watcher)} post files in {config.posts_dir}, "
+        f"channels {', '.join(daemon.workers) or '(none)'}, ledger {where}, "
+        f"tick {config.tick.total_seconds():.0f} s{after}"
+    )
+    today = daemon.clock().date()
+    for cfg in config.channels.values():
+        for warning in check_expiry(cfg, today):
+            logs.get().warning(warning)
+
+
+def _route_library_logs() -> None:
+    """APScheduler's and Apprise's warnings go through our handler; their chatter does not."""
+    for name in ("apscheduler", "apprise"):
+        logger = logging.getLogger(name)
+        logger.handlers = list(logs.get().handlers)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False

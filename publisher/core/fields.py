@@ -1,0 +1,208 @@
+"""Front-matter fields: typed values, times, images, the [event] table and override tables.
+
+Each check raises ``PostError`` naming the file, the key and the line where it is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from publisher.core.config import CHANNEL_TYPE_KEYS, FRONT_MATTER_KEYS, Config
+from publisher.core.durations import parse_duration
+from publisher.core.errors import PostError
+from publisher.core.models import Event, Override
+from publisher.core.times import localize, zone
+
+TOP_KEYS = FRONT_MATTER_KEYS
+EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "reminder_time"])
+OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])
+RSS_OVERRIDE_KEYS = frozenset(["summary", "publish_at", "link", "image", "image_alt", "enabled"])
+
+
+class Fields:
+    """What a parse needs to say where a problem is."""
+
+    def __init__(self, source: str, front: str) -> None:
+        self.source = source
+        self.lines = front.split("\n")
+
+    def line_of(self, key: str, table: str | None = None) -> int | None:
+        """The file line where ``key =`` is written (front matter starts on line 2)."""
+        in_table = table is None
+        for number, line in enumerate(self.lines, start=2):
+            stripped = line.strip()
+            if stripped.startswith("["):
+                in_table = table is not None and stripped.strip("[] ") == table
+                if table is None:
+                    break
+                continue
+            if in_table and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+                return number
+        for number, line in enumerate(self.lines, start=2):
+            if line.strip() == f"[{key}]":
+                return number
+        return None
+
+    def fail(self, key: str, message: str, hint: str = "", table: str | None = None) -> PostError:
+        where = f"{table}.{key}" if table else key
+        return PostError(self.source, f"{where}: {message}", hint, self.line_of(key, table))
+
+
+def wall_time(
+    ctx: Fields, key: str, value: Any, tz: str, table: str | None
+) -> tuple[datetime, str | None]:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = (
+                datetime.fromisoformat(value)
+                if re.search(r"\d[T ]\d", value)
+                else date.fromisoformat(value)
+            )
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return value, None
+        aware, warning = localize(value, zone(tz))
+        where = f"{table}.{key}" if table else key
+        return aware, f"{where}: {warning}" if warning else None
+    if isinstance(value, date):
+        raise ctx.fail(key, f"{value} has no time of day", f"write e.g. {value}T10:00:00", table)
+    raise ctx.fail(
+        key, f"{value!r} is not a date and time", "write e.g. 2027-05-02T10:00:00", table
+    )
+
+
+def typed(ctx: Fields, key: str, value: Any, kind: type | tuple[type, ...], example: str,
+           table: str | None = None) -> Any:  # fmt: skip
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise ctx.fail(key, f"expected {example}, got {value!r}", f"e.g. {key} = {example}", table)
+    return value
+
+
+def strings(ctx: Fields, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ctx.fail(
+            key, f"expected a list of strings, got {value!r}", f'e.g. {key} = ["a", "b"]'
+        )
+    return tuple(value)
+
+
+def image_path(
+    ctx: Fields, key: str, value: Any, path: Path, config: Config, table: str | None
+) -> Path:
+    typed(ctx, key, value, str, '"media/photo.jpg"', table)
+    image = (path.parent / value).resolve()
+    if not image.is_relative_to(config.posts_dir):
+        raise ctx.fail(key, f"{value!r} is outside posts_dir ({config.posts_dir})",
+                       "keep images inside the posts folder, e.g. posts/media/", table)  # fmt: skip
+    if not image.is_file():
+        raise ctx.fail(key, f"image {value!r} not found (looked for {image})",
+                       "check the path; it is relative to the post file", table)  # fmt: skip
+    return image
+
+
+def event_table(ctx: Fields, data: Any, tz: str, config: Config, warnings: list[str]) -> Event:
+    if not isinstance(data, dict):
+        raise ctx.fail("event", "expected a table [event]", "write [event] and start = ...")
+    unknown = sorted(set(data) - EVENT_KEYS)
+    if unknown:
+        raise ctx.fail(unknown[0], "unknown key in [event]",
+                       f"known keys: {', '.join(sorted(EVENT_KEYS))}", "event")  # fmt: skip
+    if "start" not in data:
+        raise ctx.fail("event", "[event] has no start", "add start = 2027-06-17T09:00:00")
+    start, warning = wall_time(ctx, "start", data["start"], tz, "event")
+    warnings.extend([warning] if warning else [])
+    end = None
+    if "end" in data:
+        end, warning = wall_time(ctx, "end", data["end"], tz, "event")
+        warnings.extend([warning] if warning else [])
+        if end < start:
+            raise ctx.fail("end", "the event ends before it starts", "check start and end", "event")
+    reminders = config.reminder_offsets
+    if "reminders" in data:
+        reminders = strings(ctx, "reminders", data["reminders"])
+    for offset in reminders:
+        try:
+            parse_duration(offset)
+        except ValueError as exc:
+            raise ctx.fail("reminders", str(exc), 'e.g. reminders = ["30d", "7d", "1d", "2h"]',
+                           "event") from None  # fmt: skip
+    at = data.get("reminder_time", config.reminder_time)
+    if not isinstance(at, time):
+        raise ctx.fail("reminder_time", f"expected a time like 09:00:00, got {at!r}",
+                       "write it without quotes", "event")  # fmt: skip
+    return Event(
+        start=start,
+        end=end,
+        location=typed(ctx, "location", data.get("location", ""), str, '"Maastricht, NL"', "event"),
+        online_url=typed(
+            ctx, "online_url", data.get("online_url", ""), str, '"https://..."', "event"
+        ),
+        reminders=tuple(dict.fromkeys(reminders)),
+        reminder_time=at,
+    )
+
+
+def override_tables(
+    ctx: Fields,
+    tables: Mapping[str, Any],
+    path: Path,
+    tz: str,
+    config: Config,
+    warnings: list[str],
+    problems: list[PostError],
+) -> dict[str, Override]:
+    types = {c.type: c for c in config.channels.values()}
+    out: dict[str, Override] = {}
+    for name, data in tables.items():
+        channel = config.channels.get(name) or types.get(name)
+        kind = channel.type if channel is not None else name
+        if kind not in CHANNEL_TYPE_KEYS:
+            known = ", ".join(sorted(set(config.channels) | set(CHANNEL_TYPE_KEYS)))
+            if isinstance(data, dict):  # a table: maybe a channel since removed; the rest goes on
+                problems.append(ctx.fail(name, "unknown key or channel (this table is ignored)",
+                                         f"override tables: {known}"))  # fmt: skip
+                continue
+            raise ctx.fail(name, "unknown key or channel",
+                           f"front-matter keys: {', '.join(sorted(TOP_KEYS))}; "
+                           f"override tables: {known}")  # fmt: skip
+        if not isinstance(data, dict):
+            raise ctx.fail(name, f"expected a table [{name}]", f"write [{name}] and text = ...")
+        allowed = RSS_OVERRIDE_KEYS if kind == "rss" else OVERRIDE_KEYS
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ctx.fail(unknown[0], f"not an override key for a {kind} channel",
+                           f"allowed: {', '.join(sorted(allowed))}", name)  # fmt: skip
+        publish_at = None
+        if "publish_at" in data:
+            publish_at, warning = wall_time(ctx, "publish_at", data["publish_at"], tz, name)
+            warnings.extend([warning] if warning else [])
+        image = (
+            image_path(ctx, "image", data["image"], path, config, name) if "image" in data else None
+        )
+        out[name] = Override(
+            text=typed(ctx, "text", data["text"], str, '"..."', name) if "text" in data else None,
+            publish_at=publish_at,
+            link=url(ctx, "link", data["link"], name) if "link" in data else None,
+            image=image,
+            image_alt=typed(ctx, "image_alt", data["image_alt"], str, '"..."', name)
+            if "image_alt" in data else None,
+            enabled=typed(ctx, "enabled", data["enabled"], bool, "false", name)
+            if "enabled" in data else None,
+            summary=typed(ctx, "summary", data["summary"], str, '"..."', name)
+            if "summary" in data else None,
+        )  # fmt: skip
+    return out
+
+
+def url(ctx: Fields, key: str, value: Any, table: str | None = None) -> str:
+    """A full http(s) URL (or empty): links go out as they are, so a typo must not."""
+    text = typed(ctx, key, value, str, '"https://..."', table)
+    if text and not re.match(r"^https?://[^\s/]+\.[^\s]*$|^https?://[^\s/]+(:\d+)?(/\S*)?$", text):
+        raise ctx.fail(key, f"{text!r} is not a full http(s) URL",
+                       'write it with https://, e.g. link = "https://example.org/news"', table)  # fmt: skip
+    return text

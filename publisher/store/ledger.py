@@ -1,0 +1,398 @@
+"""The ledger on SQLAlchemy Core, the source of truth: SQLite by default, PostgreSQL for
+several workers (schema and migrations in ``schema``).  Rows are never deleted; every state
+change is also appended to ``history``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from publisher.core.errors import LedgerError
+from publisher.core.models import EDITABLE, LedgerRow, Receipt, State
+from publisher.store.schema import (
+    MIGRATIONS,
+    deliveries,
+    history,
+    make_engine,
+    migrate,
+    migrations_table,
+    notifications,
+    row_from,
+    safe_db_error,
+    serialize,
+)
+
+__all__ = ["MIGRATIONS", "Ledger", "deliveries", "history", "make_engine", "notifications"]
+
+
+#: Seconds between two readings of the database clock (PostgreSQL).
+CLOCK_CHECK = 30.0
+
+
+class Ledger:
+    """Delivery rows and their transitions; every write is one short transaction."""
+
+    def __init__(self, engine: Engine, worker: str = "") -> None:
+        self.engine = engine
+        self.worker = worker
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._offset: tuple[float, timedelta] | None = None
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, worker: str = "") -> Ledger:
+        """Open (creating an SQLite file and its folder if needed) and migrate."""
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            ledger = cls(make_engine(url), worker)
+            ledger.migrate()
+        except sa.exc.OperationalError as exc:
+            raise LedgerError(
+                f"cannot open the ledger: {safe_db_error(exc)}",
+                "check [publisher].state and that the database is reachable",
+            ) from None
+        return ledger
+
+    @classmethod
+    def open_read_only(cls, url: str) -> Ledger | None:
+        """For preview: the existing ledger, never created or changed; None if there is none."""
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if not path.exists():
+                return None
+            return cls(make_engine(url, read_only=True))
+        try:
+            ledger = cls(make_engine(url))
+            with ledger.engine.connect() as conn:
+                if not sa.inspect(conn).has_table("deliveries"):
+                    return None
+            return ledger
+        except sa.exc.OperationalError:
+            return None
+
+    def migrate(self) -> None:
+        """Apply what is missing; several workers starting at once migrate one at a time."""
+        migrate(self.engine)
+
+    def serialize(self, conn: Connection) -> None:
+        """Make this transaction wait for any other worker's schema change or sync."""
+        serialize(conn)
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(migrations_table.c.version))).scalar() or 0
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def db_now(self, fallback: datetime) -> datetime:
+        """The database's clock when several workers share it (PostgreSQL), else ``fallback``.
+
+        The offset between the two clocks is measured at most every ``CLOCK_CHECK`` seconds
+        (clocks drift slowly), so a send does not pay a round trip per timestamp.
+        """
+        if self.is_sqlite:
+            return fallback
+        import time
+
+        if self._offset is None or time.monotonic() - self._offset[0] > CLOCK_CHECK:
+            with self.engine.connect() as conn:
+                value = conn.execute(sa.text("SELECT now()")).scalar_one()
+            self._offset = (time.monotonic(), value.astimezone(UTC) - fallback)
+        return fallback + self._offset[1]
+
+    # -- reading -----------------------------------------------------------------------
+    def rows(
+        self,
+        *,
+        states: Iterable[State] | None = None,
+        ids: Iterable[str] | None = None,
+        channel: str | None = None,
+        changed_since: datetime | None = None,
+    ) -> list[LedgerRow]:
+        query = sa.select(deliveries).order_by(deliveries.c.due_at, deliveries.c.id)
+        clauses = []
+        if states is not None:
+            clauses.append(deliveries.c.state.in_([s.value for s in states]))
+        if ids is not None:
+            clauses.append(deliveries.c.id.in_(list(ids)))
+        if channel is not None:
+            clauses.append(deliveries.c.channel == channel)
+        if changed_since is not None:
+            clauses.append(deliveries.c.updated_at >= changed_since)
+        if clauses:
+            query = query.where(sa.or_(*clauses) if changed_since and states else sa.and_(*clauses))
+        with self.engine.connect() as conn:
+            return [row_from(r._mapping) for r in conn.execute(query)]
+
+    def get(self, delivery_id: str) -> LedgerRow | None:
+        found = self.rows(ids=[delivery_id])
+        return found[0] if found else None
+
+    def history(self, delivery_id: str) -> list[tuple[datetime, str, str | None]]:
+        query = (
+            sa.select(history.c.at, history.c.state, history.c.detail)
+            .where(history.c.delivery_id == delivery_id)
+            .order_by(history.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return [(r.at, r.state, r.detail) for r in conn.execute(query)]
+
+    def next_due(
+        self, now: datetime, *, after: datetime | None = None, channel: str | None = None
+    ) -> datetime | None:
+        """The earliest time at which some delivery becomes claimable.
+
+        ``after`` leaves out what was already claimable then (what is still waiting at that
+        point is blocked, e.g. by an unset token, and must not wake the daemon in a loop).
+        """
+        ready = sa.func.coalesce(deliveries.c.next_attempt_at, deliveries.c.due_at)
+        ready = sa.case((ready > deliveries.c.due_at, ready), else_=deliveries.c.due_at)
+        query = sa.select(sa.func.min(ready)).where(
+            deliveries.c.state.in_([s.value for s in EDITABLE])
+        )
+        if after is not None:
+            query = query.where(ready > after)
+        if channel is not None:
+            query = query.where(deliveries.c.channel == channel)
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    # -- writing -----------------------------------------------------------------------
+    def _log(self, conn: Connection, ids: Iterable[str], state: str, detail: str | None,
+             now: datetime) -> None:  # fmt: skip
+        rows = [
+            {"delivery_id": i, "at": now, "state": state, "detail": detail, "worker": self.worker}
+            for i in ids
+        ]
+        if rows:
+            conn.execute(history.insert(), rows)
+
+    def _move(
+        self,
+        delivery_id: str,
+        to: State,
+        now: datetime,
+        *,
+        allowed: Iterable[State],
+        detail: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """Compare-and-set one row's state; False if it was not in an allowed state."""
+        with self._tx() as conn:
+            result = conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id)
+                .where(deliveries.c.state.in_([s.value for s in allowed]))
+                .values(state=to.value, updated_at=now, **values)
+            )
+            if result.rowcount != 1:
+                return False
+            self._log(conn, [delivery_id], to.value, detail, now)
+            return True
+
+    def sync(self, planned: Iterable[Mapping[str, Any]], now: datetime,
+             keep_sources: frozenset[str] = frozenset()) -> dict[str, int]:  # fmt: skip
+        """Bring the ledger in line with the current plan; see ``publisher.store.sync``."""
+        from publisher.store.sync import sync_rows
+
+        return sync_rows(self, planned, now, keep_sources)
+
+    def claim(self, now: datetime, lease: timedelta, *, limit: int = 1,
+              channel: str | None = None, exclude: Iterable[str] = ()) -> list[LedgerRow]:  # fmt: skip
+        """Atomically take up to ``limit`` due deliveries for this worker, with a lease.
+
+        ``exclude`` names deliveries this worker cannot send now (handed back untouched), so
+        they never block the ones due after them.
+        """
+        ready = sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+        pick = (
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.state.in_([s.value for s in EDITABLE]))
+            .where(deliveries.c.due_at <= now)
+            .where(ready)
+            .order_by(deliveries.c.due_at, deliveries.c.id)
+            .limit(limit)
+        )
+        if channel is not None:
+            pick = pick.where(deliveries.c.channel == channel)
+        skip = list(exclude)
+        if skip:
+            pick = pick.where(deliveries.c.id.not_in(skip))
+        if not self.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        with self._tx() as conn:  # one statement: pick (skipping rows others hold) and take
+            claimed = conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(pick.scalar_subquery()))
+                .where(deliveries.c.state.in_([s.value for s in EDITABLE]))
+                .values(
+                    state=State.SENDING.value,
+                    lease_until=now + lease,
+                    worker=self.worker,
+                    attempts=deliveries.c.attempts + 1,
+                    first_attempt_at=sa.func.coalesce(deliveries.c.first_attempt_at, now),
+                    updated_at=now,
+                )
+                .returning(*deliveries.c)
+            )
+            rows = sorted((row_from(r._mapping) for r in claimed), key=lambda r: (r.due_at, r.id))
+            self._log(conn, [r.id for r in rows], State.SENDING.value, None, now)
+            return rows
+
+    def renew(self, ids: Iterable[str], until: datetime) -> None:
+        """Extend the lease of deliveries this worker is still sending."""
+        with self._tx() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(list(ids)))
+                .where(deliveries.c.state == State.SENDING.value)
+                .where(deliveries.c.worker == self.worker)
+                .values(lease_until=until)
+            )
+
+    def take_over_sending(self, now: datetime, *, all_rows: bool) -> list[str]:
+        """Mark ``sending`` rows ``uncertain``: all (SQLite lock holder) or those whose lease ran out."""
+        query = sa.select(deliveries.c.id).where(deliveries.c.state == State.SENDING.value)
+        if not all_rows:
+            query = query.where(deliveries.c.lease_until < now)
+        with self._tx() as conn:
+            ids = [r[0] for r in conn.execute(query)]
+            if ids:
+                conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(ids))
+                    .where(deliveries.c.state == State.SENDING.value)
+                    .values(state=State.UNCERTAIN.value, was_uncertain=True, updated_at=now,
+                            error="the process died or its lease ran out while sending")
+                )  # fmt: skip
+                self._log(conn, ids, State.UNCERTAIN.value, "interrupted while sending", now)
+        return ids
+
+    def record_attempt(self, delivery_id: str, payload: Mapping[str, Any], text: str) -> None:
+        """Keep what this attempt sends, so a reconcile looks for it even if the file changes."""
+        with self._tx() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id)
+                .values(attempt=json.dumps({"payload": payload, "text": text}, sort_keys=True))
+            )
+
+    def mark_sent(self, delivery_id: str, receipt: Receipt, now: datetime,
+                  payload: Mapping[str, Any] | None = None, detail: str | None = None,
+                  *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
+        """``allowed`` narrows the states it may come from (a reconcile: only ``uncertain``)."""
+        return self._move(
+            delivery_id, State.SENT, now,
+            allowed=allowed or (State.SENDING, State.UNCERTAIN),
+            detail=detail or receipt.remote_url or receipt.remote_id,
+            remote_id=receipt.remote_id, remote_url=receipt.remote_url, sent_at=now,
+            error=None, lease_until=None, changed=False,
+            sent_hash=deliveries.c.content_hash,
+            payload=json.dumps(payload, sort_keys=True) if payload is not None else None,
+        )  # fmt: skip
+
+    def mark_retrying(self, delivery_id: str, error: str, at: datetime, now: datetime,
+                      *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
+        return self._move(
+            delivery_id, State.RETRYING, now,
+            allowed=allowed or (State.SENDING, State.UNCERTAIN), detail=error,
+            error=error, next_attempt_at=at, lease_until=None,
+        )  # fmt: skip
+
+    def mark_failed(self, delivery_id: str, error: str, now: datetime,
+                    *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
+        return self._move(
+            delivery_id, State.FAILED, now,
+            allowed=allowed or (State.SENDING, State.UNCERTAIN, State.PENDING, State.RETRYING),
+            detail=error, error=error, lease_until=None,
+        )  # fmt: skip
+
+    def mark_uncertain(self, delivery_id: str, error: str, now: datetime) -> bool:
+        return self._move(
+            delivery_id, State.UNCERTAIN, now, allowed=(State.SENDING,), detail=error,
+            error=error, was_uncertain=True, lease_until=None,
+        )  # fmt: skip
+
+    def mark_expired(self, delivery_id: str, reason: str, now: datetime) -> bool:
+        return self._move(
+            delivery_id, State.EXPIRED, now,
+            allowed=(State.PENDING, State.RETRYING, State.SENDING), detail=reason, error=reason,
+            lease_until=None,
+        )  # fmt: skip
+
+    def release(self, delivery_id: str, reason: str, now: datetime) -> bool:
+        """Give a claimed delivery back untouched (e.g. its token is unset): it stays pending."""
+        return self._move(
+            delivery_id, State.PENDING, now, allowed=(State.SENDING,), detail=reason,
+            error=reason, lease_until=None, attempts=deliveries.c.attempts - 1,
+        )  # fmt: skip
+
+    def retry(self, ids: Iterable[str] | None, now: datetime) -> list[str]:
+        """Failed -> pending with a fresh catch-up clock (all failed ones when ``ids`` is None)."""
+        with self._tx() as conn:
+            query = sa.select(deliveries.c.id).where(deliveries.c.state == State.FAILED.value)
+            if ids is not None:
+                query = query.where(deliveries.c.id.in_(list(ids)))
+            found = [r[0] for r in conn.execute(query)]
+            if found:
+                conn.execute(
+                    deliveries.update().where(deliveries.c.id.in_(found)).values(
+                        state=State.PENDING.value, attempts=0, next_attempt_at=None,
+                        catch_up_from=now, updated_at=now, error=None,
+                    )
+                )  # fmt: skip
+                self._log(conn, found, State.PENDING.value, "retry requested", now)
+        return found
+
+    def resolve(self, delivery_id: str, now: datetime, *, sent_url: str | None) -> bool:
+        """Settle an uncertain delivery by hand: sent (with its URL) or not sent (pending)."""
+        if sent_url is not None:
+            receipt = Receipt(remote_id=sent_url, remote_url=sent_url)
+            return self.mark_sent(delivery_id, receipt, now, detail=f"resolved by hand: {sent_url}")
+        return self._move(
+            delivery_id, State.PENDING, now, allowed=(State.UNCERTAIN,),
+            detail="resolved by hand: not sent", error=None, next_attempt_at=None,
+            catch_up_from=now,
+        )  # fmt: skip
+
+    def sent_payloads(self, channel: str, limit: int) -> list[tuple[LedgerRow, Mapping[str, Any]]]:
+        """The newest sent deliveries of a channel with the payload each was sent with."""
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == State.SENT.value)
+            .where(deliveries.c.payload.is_not(None))
+            .order_by(deliveries.c.due_at.desc(), deliveries.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = [row_from(r._mapping) for r in conn.execute(query)]
+        return [(r, r.payload) for r in rows if r.payload is not None]
+
+    def sent_count_since(self, channel: str, since: datetime) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(deliveries)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == State.SENT.value)
+            .where(deliveries.c.sent_at >= since)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -285,3 +286,27 @@ def test_a_failed_delivery_is_notified_exactly_once_across_restarts(tmp_path, gr
     assert "publisher retry refused/en/facebook/post" in alert["message"]
     assert graph.token not in json.dumps(alert)
     assert state_of(config, "refused/en/facebook/post") is State.FAILED
+
+
+def test_the_daemon_corrects_a_live_post_and_its_feed_item_when_the_file_changes(
+    tmp_path, graph, env
+):
+    config = write_config(tmp_path, graph)
+    config.write_text(config.read_text().replace(
+        '[channels.rss]', "update_published = true\n[channels.rss]"), encoding="utf-8")  # fmt: skip
+    posts = tmp_path / "posts"
+    write_post(posts, "news.md", "News", datetime.now(UTC) - timedelta(minutes=1),
+               body="Partners meet in Lyon.")  # fmt: skip
+    write_post(posts, "later.md", "Later", datetime.now(UTC) + timedelta(days=1))
+    proc = daemon(config, env)
+    assert re.search(r"next delivery due \d{4}-\d\d-\d\d \d\d:\d\d CES?T", proc.output)
+    wait_until(lambda: len(graph.posts) == 1 and state_of(config, "news/en/rss/post")
+               is State.SENT, 6, "the post sent")  # fmt: skip
+    write_post(posts, "news.md", "News", datetime.now(UTC) - timedelta(minutes=1),
+               body="Partners met in Lyon.")  # fmt: skip
+    wait_until(lambda: "Partners met" in graph.posts[0]["message"], 6, "the live post edited")
+    feed = tmp_path / "public" / "feed.xml"
+    wait_until(lambda: "Partners met" in feed.read_text(encoding="utf-8"), 6, "the item updated")
+    assert proc.stop() == 0
+    assert len(graph.posts) == 1 and graph.posts[0]["edits"] == 1
+    assert not any(r.changed for r in rows(config).values())

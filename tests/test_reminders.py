@@ -36,10 +36,22 @@ def event_post(folder: Site, language: str, front: str = EVENT) -> Post:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", f"Next week: {TITLE}, June 17, 2027 in Maastricht, NL."),
-        ("it", f"La prossima settimana: {TITLE}, 17 giugno 2027 a Maastricht, NL."),
-        ("de", f"Nächste Woche: {TITLE} am 17. Juni 2027 in Maastricht, NL."),
-        ("nl", f"Volgende week: {TITLE} op 17 juni 2027 in Maastricht, NL."),
+        (
+            "en",
+            f"{TITLE} takes place next week, on June 17, 2027 at 9:00\u202fAM CEST in "
+            "Maastricht, NL.",
+        ),
+        (
+            "it",
+            f"{TITLE} si terrà la prossima settimana: il 17 giugno 2027 alle 09:00 CEST a "
+            "Maastricht, NL.",
+        ),
+        (
+            "de",
+            f"{TITLE} findet nächste Woche statt: am 17. Juni 2027 um 09:00 MESZ in "
+            "Maastricht, NL.",
+        ),
+        ("nl", f"{TITLE} is volgende week: op 17 juni 2027 om 09:00 CEST in Maastricht, NL."),
     ],
 )
 def test_built_in_wording_with_dates_written_for_the_language(
@@ -52,9 +64,9 @@ def test_built_in_wording_with_dates_written_for_the_language(
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("it", f"Domani: {TITLE}, inizio alle 09:00 a Maastricht, NL."),
-        ("de", f"Morgen: {TITLE}, Beginn um 09:00 Uhr in Maastricht, NL."),
-        ("nl", f"Morgen: {TITLE}, vanaf 09:00 in Maastricht, NL."),
+        ("it", f"{TITLE} inizia domani alle 09:00 CEST a Maastricht, NL. Vi aspettiamo!"),
+        ("de", f"{TITLE} beginnt morgen um 09:00 MESZ in Maastricht, NL. Wir freuen uns auf Sie!"),
+        ("nl", f"{TITLE} begint morgen om 09:00 CEST in Maastricht, NL. Tot dan!"),
     ],
 )
 def test_times_are_written_for_the_language(folder: Site, language: str, expected: str) -> None:
@@ -63,7 +75,10 @@ def test_times_are_written_for_the_language(folder: Site, language: str, expecte
 
 def test_a_regional_language_uses_its_base_languages_wording(folder: Site) -> None:
     text, warnings = reminder_text(event_post(folder, "de-AT"), "7d", {})
-    assert text == f"Nächste Woche: {TITLE} am 17. Juni 2027 in Maastricht, NL."
+    assert (
+        text
+        == f"{TITLE} findet nächste Woche statt: am 17. Juni 2027 um 09:00 MESZ in Maastricht, NL."
+    )
     assert warnings == []
 
 
@@ -88,20 +103,20 @@ def test_offsets_babel_rounds_alike_still_get_different_sentences(
 def test_a_configured_template_replaces_the_built_in_one(folder: Site) -> None:
     custom = {"it": {"7d": "Tra una settimana: {title} ({date}, {time})"}}
     text, warnings = reminder_text(event_post(folder, "it"), "7d", custom)
-    assert text == f"Tra una settimana: {TITLE} (17 giugno 2027, 09:00)"
+    assert text == f"Tra una settimana: {TITLE} (17 giugno 2027, 09:00 CEST)"
     assert warnings == []
-    assert reminder_text(event_post(folder, "it"), "1d", custom)[0].startswith("Domani:")
+    assert "inizia domani" in reminder_text(event_post(folder, "it"), "1d", custom)[0]
 
 
 def test_an_unknown_language_falls_back_to_english_with_a_warning(folder: Site) -> None:
     text, warnings = reminder_text(event_post(folder, "sv"), "7d", {})
-    assert text.startswith(f"Next week: {TITLE}, ")
+    assert text.startswith(f"{TITLE} takes place next week, ")
     assert any("no reminder wording for language 'sv'" in w for w in warnings)
 
 
 def test_the_english_fallback_is_english_throughout(folder: Site) -> None:
     text, _ = reminder_text(event_post(folder, "sv"), "2h", {})
-    assert text.startswith("Starting in 2 hours: ")
+    assert text.startswith(f"{TITLE} starts in 2 hours, at ")
 
 
 @pytest.mark.parametrize("template", ["{nope} {title}", "{title", "{0}", "{date:%Y}"])
@@ -116,14 +131,19 @@ def test_an_attribute_in_a_template_is_a_warning_not_a_crash(folder: Site) -> No
     assert TITLE in text and warnings
 
 
-def test_the_location_falls_back_to_the_online_url_then_online(folder: Site) -> None:
+def test_an_online_event_names_its_url_and_one_without_place_names_none(folder: Site) -> None:
     online = EVENT.replace('location = "Maastricht, NL"', 'online_url = "https://example.org/live"')
-    assert (
-        "in https://example.org/live."
-        in reminder_text(event_post(folder, "en", online), "7d", {})[0]
+    assert reminder_text(event_post(folder, "en", online), "7d", {})[0].endswith(
+        "CEST online at https://example.org/live."
     )
     nowhere = EVENT.replace('location = "Maastricht, NL"', "")
-    assert reminder_text(event_post(folder, "en", nowhere), "7d", {})[0].endswith("in online.")
+    assert reminder_text(event_post(folder, "en", nowhere), "7d", {})[0].endswith(
+        "9:00\u202fAM CEST."
+    )
+    custom = {"en": {"7d": "Next week in {location}: {title}"}}  # {location} as before
+    assert reminder_text(event_post(folder, "en", online), "7d", custom)[0].startswith(
+        "Next week in https://example.org/live: "
+    )
 
 
 def test_the_reminder_shows_the_start_in_the_posts_timezone(folder: Site) -> None:
@@ -131,4 +151,6 @@ def test_the_reminder_shows_the_start_in_the_posts_timezone(folder: Site) -> Non
         "start = 2027-06-17T09:00:00", "start = 2027-06-16T22:30:00Z"
     ).replace("end = 2027-06-18T17:00:00", "")
     text, _ = reminder_text(event_post(folder, "de", front), "1d", {})
-    assert text == f"Morgen: {TITLE}, Beginn um 00:30 Uhr in Maastricht, NL."
+    assert (
+        text == f"{TITLE} beginnt morgen um 00:30 MESZ in Maastricht, NL. Wir freuen uns auf Sie!"
+    )

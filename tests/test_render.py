@@ -167,8 +167,8 @@ def test_a_reminder_is_rendered_from_its_template(folder: Site, config: Config) 
         reminder, config.channels["facebook"], config, link_in_payload=False
     )
     assert text == (
-        "La prossima settimana: S3Chem final conference in Maastricht, 17 giugno 2027 a "
-        f"Maastricht, NL.\n\n#S3Chem\n\n{LINK}"
+        "S3Chem final conference in Maastricht si terrà la prossima settimana: il 17 giugno "
+        f"2027 alle 09:00 CEST a Maastricht, NL.\n\n#S3Chem\n\n{LINK}"
     )
     assert warnings == []
 

@@ -123,7 +123,9 @@ def test_no_temporary_files_are_left_beside_the_feed(invoke, sample_site: Site) 
     assert leftovers == []
 
 
-def test_editing_a_sent_post_flags_it_and_does_not_repost(invoke, clock, site: Site) -> None:
+def test_editing_a_sent_post_updates_its_item_and_does_not_repost(
+    invoke, clock, site: Site
+) -> None:
     post = site.write_post("a.en.md", 'title = "First"\npublish_at = 2027-06-01T09:00:00')
     _run(invoke, site)
     post.write_text(post.read_text().replace("Some text.", "Edited text."), encoding="utf-8")
@@ -131,9 +133,9 @@ def test_editing_a_sent_post_flags_it_and_does_not_repost(invoke, clock, site: S
     result = invoke(site, "run", "--once")
     assert "state=sent" not in result.stderr
     rows = __import__("json").loads(invoke(site, "status", "--json", "--all").stdout)
-    assert [(r["state"], r["changed"]) for r in rows] == [("sent", True)]
-    content = feedparser.parse(str(site.root / "public/feed.xml")).entries[0].content[0].value
-    assert "Some text." in content
+    assert [(r["state"], r["changed"]) for r in rows] == [("sent", False)]  # DESIGN §9
+    [entry] = feedparser.parse(str(site.root / "public/feed.xml")).entries
+    assert "Edited text." in entry.content[0].value
 
 
 def test_plain_text_is_encoded_the_way_validators_want(invoke, site: Site) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from publisher import __version__
+from publisher.app.cli_help import FROM_HELP, UNTIL_HELP, register
 from publisher.core.errors import ExitStatus, PostError, PublisherError, UsageError
 
 if TYPE_CHECKING:
@@ -97,7 +98,11 @@ class PublisherGroup(click.Group):
               help="Config file (default: $PUBLISHER_CONFIG, else ./config.toml).")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: local time with zone; json: one object per line, times in UTC (Z).",
 )
 @click.version_option(__version__, prog_name="publisher")
 @click.pass_context
@@ -113,9 +118,11 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: st
 
 
 def load(opts: Options) -> Config:
+    from publisher.core import logs
     from publisher.core.config import config_path, load_config
 
     config = load_config(config_path(opts.config))
+    logs.use_timezone(config.timezone)
     for message in config.warnings:  # doubts about the config (DESIGN §7), never errors
         warn(message)
     return config
@@ -160,6 +167,10 @@ def check(opts: Options, online: bool) -> None:
     channels = build_channels(config)
     result = plan(read.posts, config, opts.now())
     for message in [*result.warnings, *long_ago(read.posts, opts.now())]:
+        warn(message)
+    from publisher.core.results import plan_warnings
+
+    for message in plan_warnings(config, result.deliveries, channels, opts.now()):
         warn(message)
     too_long: set[str] = set()
     from publisher.core.images import draft_hint, has_image
@@ -234,18 +245,22 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
 
 
 @cli.command()
-@click.option("--from", "start", metavar="T", help="Window start (default: now).")
-@click.option("--until", metavar="T", help="Window end, exclusive (default: none).")
+@click.option("--from", "start", metavar="T", help=FROM_HELP)
+@click.option("--until", metavar="T", help=UNTIL_HELP)
 @click.option("--channel", "channel_name", metavar="NAME", help="Only this channel.")
 @click.option("--post", "post_id", metavar="ID", help="Only this post id.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text")
-@click.option("-o", "output", type=click.Path(path_type=Path), help="Write to FILE.")
+@click.option("--format", "fmt", type=click.Choice(["text", "list", "json", "html"]),
+              default="text", show_default=True, help="text: each delivery with its exact "
+              "payload; list: one line per delivery; json: for scripts; html: the preview page, "
+              "every post as its audience will see it.")  # fmt: skip
+@click.option("-o", "output", metavar="FILE", type=click.Path(path_type=Path),
+              help="Write to FILE instead of the terminal.")  # fmt: skip
 @click.option("--open", "open_page", is_flag=True, help="html: open the page in the browser.")
 @click.pass_obj
 def preview(opts: Options, start: str | None, until: str | None, channel_name: str | None,
             post_id: str | None, fmt: str, output: Path | None, open_page: bool) -> None:  # fmt: skip
     """Dry run: what each channel will get, when. No network, no ledger changes."""
-    from publisher.app.preview import as_text, entries
+    from publisher.app.preview import as_list, as_text, entries
     from publisher.channels import build_channels
     from publisher.core.plan import plan
     from publisher.core.times import option_time
@@ -257,8 +272,8 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
         raise UsageError(f"--channel {channel_name!r} is not configured",
                          f"channels: {', '.join(config.channels)}")  # fmt: skip
     now = opts.now()
-    window_start = option_time(start, config.timezone, "--from") or now
-    window_end = option_time(until, config.timezone, "--until")
+    window_start = option_time(start, config.timezone, "--from", now) or now
+    window_end = option_time(until, config.timezone, "--until", now)
     read = read_all(config)
     report_post_errors(read.errors)
     result = plan(read.posts, config, now)
@@ -291,6 +306,8 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
         finish(ExitStatus.BAD_INPUT if read.errors else ExitStatus.OK)
     if fmt == "json":
         text = json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2)
+    elif fmt == "list":
+        text = as_list(items)
     else:
         text = as_text(items)
     if output:
@@ -307,14 +324,18 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
 @cli.command()
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
 @click.option("--dry-run", is_flag=True, help="Print the schedule; no network, no ledger.")
+@click.option("--from", "start", metavar="T", help="With --dry-run: " + FROM_HELP)
+@click.option("--until", metavar="T", help="With --dry-run: " + UNTIL_HELP)
 @click.pass_obj
-def run(opts: Options, once: bool, dry_run: bool) -> None:
+def run(opts: Options, once: bool, dry_run: bool, start: str | None, until: str | None) -> None:
     """Publish what is due: once (cron), or stay up and publish each delivery at its time."""
     config = load(opts)
+    if (start or until) and not dry_run:
+        raise UsageError("--from/--until go with --dry-run", "publisher run --dry-run --until +1w")
     if dry_run:
         from publisher.app.once import dry_run as schedule
 
-        lines, errors = schedule(config, opts.now())
+        lines, errors = schedule(config, opts.now(), start, until)
         report_post_errors(errors)
         for line in lines:
             click.echo(line)
@@ -354,25 +375,6 @@ def need_ledger(config: Config) -> Ledger:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="A JSON array on stdout.")
-@click.option("--all", "show_all", is_flag=True, help="Every delivery, not only recent ones.")
-@click.pass_obj
-def status(opts: Options, as_json: bool, show_all: bool) -> None:
-    """The ledger: unsettled deliveries and those changed in the last 7 days."""
-    from publisher.app.status import status_rows, status_text
-
-    config = load(opts)
-    ledger = open_ledger(config)
-    rows = status_rows(ledger, opts.now(), show_all=show_all) if ledger else []
-    if as_json:
-        click.echo(json.dumps([r for r, _ in rows], ensure_ascii=False, indent=2))
-    else:
-        click.echo(status_text(rows, config))
-    bad = any(r["state"] in ("failed", "uncertain") for r, _ in rows)
-    finish(ExitStatus.DELIVERY_FAILED if bad else ExitStatus.OK)
-
-
-@cli.command()
 @click.argument("ids", nargs=-1)
 @click.option("--failed", "all_failed", is_flag=True, help="Every failed delivery.")
 @click.pass_obj
@@ -384,12 +386,15 @@ def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
     ledger = need_ledger(load(opts))
     done = ledger.retry(None if all_failed else list(ids), opts.now())
     for delivery_id in done:
-        click.echo(f"pending again: {delivery_id}")
+        click.echo(f"pending again: {delivery_id} (it goes out on the next run)")
+    if all_failed and not done:
+        click.echo("nothing to retry: no delivery is failed")
     missing = sorted(set(ids) - set(done))
     for delivery_id in missing:
+        from publisher.core.results import retry_refusal
+
         row = ledger.get(delivery_id)
-        state = row.state.value if row else "not in the ledger"
-        error(f"{delivery_id}: cannot retry ({state})", "only failed deliveries can be retried")
+        error(*retry_refusal(delivery_id, row.state.value if row else None))
     finish(ExitStatus.BAD_INPUT if missing else ExitStatus.OK)
 
 
@@ -399,7 +404,7 @@ def retry(opts: Options, ids: tuple[str, ...], all_failed: bool) -> None:
 @click.option("--not-sent", is_flag=True, help="It was not published; send it again.")
 @click.pass_obj
 def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: bool) -> None:
-    """Settle an uncertain delivery by hand."""
+    """Settle an uncertain delivery by hand (look on the Page first)."""
     if bool(sent_url) == not_sent:
         raise UsageError("give exactly one of --sent URL or --not-sent",
                          "--sent URL if it is on the Page, --not-sent to send it again")  # fmt: skip
@@ -409,18 +414,14 @@ def resolve(opts: Options, delivery_id: str, sent_url: str | None, not_sent: boo
         raise UsageError(f"--sent {printable(sent_url)!r} is not an http(s) URL",
                          "give the post's address, e.g. https://www.facebook.com/123_456")  # fmt: skip
     ledger = need_ledger(load(opts))
-    if not ledger.resolve(delivery_id, opts.now(), sent_url=sent_url):
-        row = ledger.get(delivery_id)
-        state = row.state.value if row else "not in the ledger"
-        raise UsageError(f"{delivery_id}: cannot resolve ({state})",
-                         "only uncertain deliveries can be resolved; see `publisher status`")  # fmt: skip
-    click.echo(f"{delivery_id}: {'sent' if sent_url else 'pending'}")
+    from publisher.core.results import resolved
+
+    done = ledger.resolve(delivery_id, opts.now(), sent_url=sent_url)
+    click.echo(resolved(delivery_id, done, sent_url, None if done else ledger.get(delivery_id)))
     finish(ExitStatus.OK)
 
 
-from publisher.app.cli_import import import_command  # noqa: E402 - registered beside the others
-
-cli.add_command(import_command)
+register(cli)  # commands in their own modules, and every command's examples
 
 
 def main() -> None:

@@ -147,6 +147,7 @@ class Daemon:
             if reconcile:
                 self.runner.reconcile(report, name)
             idle_since = self.runner.serve_channel(name, report)
+            self.runner.correct(report, [name])
             self.runner.rebuild_feeds(report, [name])
         except LedgerError as exc:  # the ledger file was lost: stop everything (exit 2)
             self.lost(exc)
@@ -337,10 +338,12 @@ class _signals:
 
 
 def _say_started(daemon: Daemon) -> None:
+    from publisher.core.times import local_text
+
     config = daemon.config
     where = config.state if not config.state_is_url else "PostgreSQL"
     due = daemon.ledger.next_due(daemon.runner.now())
-    after = f"; next delivery due {due:%Y-%m-%d %H:%M:%S} UTC" if due else ""
+    after = f"; next delivery due {local_text(due, config.timezone)}" if due else ""
     logs.get().info(
         f"publisher run: {len(daemon.watcher)} post files in {config.posts_dir}, "
         f"channels {', '.join(daemon.workers) or '(none)'}, ledger {where}, "

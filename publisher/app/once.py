@@ -71,19 +71,28 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
     finally:
         if lock is not None:
             lock.release()
-    from publisher.core.models import State
+    from publisher.core.results import run_summary
 
-    sent = sum(1 for o in report.outcomes if o.state is State.SENT)
-    logs.get().info(f"run finished: {sent} sent, {len(report.outcomes) - sent} other outcomes")
+    logs.get().info(f"run finished: {run_summary(report.outcomes, report.corrections)}")
     return report
 
 
-def dry_run(config: Config, now: datetime) -> tuple[list[str], list[PostError]]:
-    """What would go out, when: the plan from now on, without network or ledger."""
+def dry_run(
+    config: Config,
+    now: datetime,
+    start_text: str | None = None,
+    until_text: str | None = None,
+) -> tuple[list[str], list[PostError]]:
+    """What would go out, when (local time), with each post's title; no network, no ledger.
+
+    The window is ``[start, until)``; without ``start`` it begins now and keeps what is overdue.
+    """
     from publisher.core.plan import plan, preview_state
     from publisher.core.posts import read_posts
-    from publisher.core.times import zone
+    from publisher.core.times import local_text, option_time
 
+    start = option_time(start_text, config.timezone, "--from", now)
+    until = option_time(until_text, config.timezone, "--until", now)
     read = read_posts(config)
     lines: list[str] = []
     for delivery in plan(read.posts, config, now).deliveries:
@@ -92,9 +101,12 @@ def dry_run(config: Config, now: datetime) -> tuple[list[str], list[PostError]]:
         )
         if state == "will expire" or (delivery.due_at < now and state != "overdue"):
             continue
-        when = "now" if state == "overdue" else (
-            f"{delivery.due_at.astimezone(zone(delivery.post.timezone)):%Y-%m-%d %H:%M %Z}")  # fmt: skip
-        lines.append(f"would send {when}: {delivery.id}")
+        if until is not None and delivery.due_at >= until:
+            continue
+        if start is not None and delivery.due_at < start:
+            continue
+        when = "now" if state == "overdue" else local_text(delivery.due_at, config.timezone)
+        lines.append(f"would send {when}: {delivery.id}  \u2014 {delivery.post.title}")
     return lines, read.errors
 
 

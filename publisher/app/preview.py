@@ -10,6 +10,7 @@ from typing import Any
 
 from publisher.channels.base import Channel
 from publisher.core.config import Config
+from publisher.core.image_size import small_image_warning
 from publisher.core.models import Delivery, LedgerRow, State
 from publisher.core.plan import preview_state
 from publisher.core.times import iso_utc, zone
@@ -85,21 +86,32 @@ def entries(
             and (not keep_overdue or state not in ("overdue", "retrying"))
         ):
             continue
+        warnings: tuple[str, ...] = ()
         if row is not None and row.state is State.SENT and row.payload is not None:
-            payload, warnings = row.payload, tuple[str, ...]()
+            payload = row.payload
             text = str((row.attempt or {}).get("text") or "")
             if row.changed:
-                warnings = ("the post changed after it was sent; the change is not re-posted",)
+                warnings = (f"the post changed after it was sent; it is not posted again: "
+                            f"`publisher update {delivery.id}` edits it (feeds: the next run)",)  # fmt: skip
         else:
             draft = channels[delivery.channel].render(delivery)
             payload, text = draft.payload, draft.text
             warnings = draft.warnings + tuple(f"will not be sent: {e}" for e in draft.errors)
         if not delivery.is_reminder:
             warnings = tuple(by_source.get(delivery.post.source, ())) + tuple(warnings)
-        local = delivery.due_at.astimezone(zone(delivery.post.timezone))
+        small = small_image_warning(channels[delivery.channel], _image(delivery, cfg))
+        if small and not (row is not None and row.state is State.SENT):
+            warnings = (*warnings, small)
+        local = delivery.due_at.astimezone(zone(config.timezone))
         out.append(Entry(delivery, state, payload, tuple(warnings), local,
                          row.remote_url if row else None, text))  # fmt: skip
     return out
+
+
+def _image(delivery: Delivery, cfg: Any) -> Any:
+    from publisher.core.render import effective
+
+    return effective(delivery, cfg).image
 
 
 def as_text(items: list[Entry]) -> str:
@@ -109,7 +121,7 @@ def as_text(items: list[Entry]) -> str:
         d = item.delivery
         lines.append(
             f"{item.due_local:%Y-%m-%d %H:%M %Z} ({d.due_at:%H:%M} UTC)  {d.channel}  "
-            f"{d.language}  {d.kind}  [{item.state}]"
+            f"{d.language}  {d.kind}  [{item.state}]  {printable(d.post.title)}"
         )
         lines.append(f"  id: {d.id}")
         if item.remote_url:
@@ -119,6 +131,38 @@ def as_text(items: list[Entry]) -> str:
         lines.append("")
     lines.append(f"{len(items)} deliveries")
     return "\n".join(lines)
+
+
+LIST_HEADER = ("when", "channel", "lang", "kind", "state", "title")
+
+
+def as_list(items: list[Entry]) -> str:
+    """One line per delivery (local time, channel, language, kind, state, title), for reading."""
+    rows = [
+        (f"{i.due_local:%Y-%m-%d %H:%M %Z}", i.delivery.channel, i.delivery.language,
+         i.delivery.kind, i.state, printable(i.delivery.post.title))
+        for i in items
+    ]  # fmt: skip
+    lines = table([LIST_HEADER, *rows])
+    warned = sum(1 for i in items if i.warnings)
+    tail = f"{len(items)} {'delivery' if len(items) == 1 else 'deliveries'}"
+    if warned:
+        tail += f", {warned} with warnings (see --format text)"
+    return "\n".join([*lines, tail])
+
+
+def table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns two spaces apart; the last column is not padded."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+    return ["  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+            for r in rows]  # fmt: skip
+
+
+def printable(value: str) -> str:
+    """A title or name as one printable line: control characters shown escaped."""
+    if value.isprintable():
+        return value
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
 
 
 def _fields(payload: Mapping[str, Any], indent: str) -> list[str]:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from publisher.core.config import ChannelConfig, Config
 
 _SAFE_TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_IMG = re.compile(r'<img\b[^>]*?(?:\balt="([^"]*)")?[^>]*>')
+_IMG = re.compile(r"<img\b[^>]*>")
+_ATTR = re.compile(r"""\b([\w-]+)=(["'])(.*?)\2""")
 
 
 @dataclass
@@ -122,17 +123,26 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def feed_content(html: str) -> Any:
+def feed_content(html: str, shown: str | None = None) -> Any:
     """A feed item's HTML as a reader shows it: cleaned again, images named by their alt text.
 
-    Remote images inside the content are not loaded (no request may leave the page).
+    Remote images inside the content are not loaded (no request may leave the page); the one
+    at ``shown`` (the enclosure, which the card already shows as a photo) is left out.
     """
+    import html as entities
+
     import nh3
     from markupsafe import Markup
 
     from publisher.core.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, SAFE_SCHEMES
 
-    html = _IMG.sub(lambda m: f"[image: {m.group(1) or ''}]", str(html))
+    def named(match: re.Match[str]) -> str:
+        attrs = {k.lower(): entities.unescape(v) for k, _, v in _ATTR.findall(match.group(0))}
+        if shown and attrs.get("src") == shown:
+            return ""
+        return f"[image: {attrs.get('alt', '')}]"
+
+    html = _IMG.sub(named, str(html))
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS - {"img"},

@@ -12,12 +12,37 @@ from publisher.core.errors import PostError
 from publisher.core.models import Post
 from publisher.core.plan import plan_post
 from publisher.core.posts import read_post, read_posts
+from publisher.core.times import local_text
 
 
 def _images(post: Post) -> list[Path]:
     found = [post.image] if post.image else []
     found += [o.image for o in post.overrides.values() if o.image]
     return found
+
+
+def _copies(post: Post, source: Path, folder: Path) -> list[tuple[Path, Path]]:
+    """Each image and where it goes: the same place relative to the post file as now."""
+    return [(img, folder / img.relative_to(source.parent)) for img in _images(post)]
+
+
+def _clashes(copies: list[tuple[Path, Path]]) -> bool:
+    """True when some image's place in posts_dir holds a different file."""
+    return any(dest.exists() and dest.read_bytes() != img.read_bytes() for img, dest in copies)
+
+
+def _own_folder(post: Post, source: Path, config: Config) -> tuple[Post, Path]:
+    """Place the post and its images in ``posts_dir/<name>/``, so two ``lyon.png`` coexist.
+
+    Its default id follows its new path (``<name>/<name>``); an ``id`` in the file stays.
+    """
+    import re
+
+    name = source.name.removesuffix(".md").removesuffix(f".{post.language}")
+    target = config.posts_dir / name / source.name
+    explicit = re.search(r"(?m)^\s*id\s*=", source.read_text(encoding="utf-8", errors="replace"))
+    moved = post if explicit else dataclasses.replace(post, id=f"{name}/{post.id}")
+    return dataclasses.replace(moved, path=target), target
 
 
 def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[str]:
@@ -40,6 +65,10 @@ def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[
         raise PostError(first.path, "; ".join(p.reason for p in post.problems), first.hint,
                         first.line)  # fmt: skip
     target = source if inside else config.posts_dir / source.name
+    placed = ""
+    if not inside and _clashes(_copies(post, source, config.posts_dir)):
+        post, target = _own_folder(post, source, config)
+        placed = f" (in its own folder: an image of the same name is already queued; id {post.id})"
     from publisher.channels import build_channels
 
     deliveries, warnings = plan_post(post, config)
@@ -62,7 +91,7 @@ def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[
     if not inside:
         if target.exists() and target.read_bytes() != source.read_bytes():
             raise PostError(str(path), f"{target} exists with other content", "rename the file")
-        copies = [(img, config.posts_dir / img.relative_to(source.parent)) for img in _images(post)]
+        copies = _copies(post, source, target.parent)
         for image, dest in copies:
             if dest.exists() and dest.read_bytes() != image.read_bytes():
                 raise PostError(str(path), f"{dest} exists with other content",
@@ -70,10 +99,13 @@ def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[
         for image, dest in copies:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(image, dest)
-        config.posts_dir.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
-    lines = [f"queued {target}"]
+    lines = [f"queued {target}{placed}"]
+    from publisher.core.image_size import image_warnings
+
     old = long_ago([post], now or now_utc())
     lines += [f"warning: {w}" for w in (*post.warnings, *warnings, *old)]
-    lines += [f"  {d.due_at:%Y-%m-%d %H:%M} UTC  {d.id}" for d in deliveries]
+    lines += [f"warning: {w}" for w in image_warnings(deliveries, channels)]
+    lines += [f"  {local_text(d.due_at, config.timezone)}  {d.id}" for d in deliveries]
     return lines

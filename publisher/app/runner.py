@@ -34,7 +34,7 @@ from publisher.core.plan import Plan, expiry_reason, plan_post
 from publisher.core.plugins import capabilities
 from publisher.core.posts import ReadResult
 from publisher.core.rows import planned_row
-from publisher.core.times import utc
+from publisher.core.times import local_text, utc
 from publisher.store.ledger import Ledger
 from publisher.store.ledger_safety import DISTRUSTED, distrust_overdue, is_empty, look_first
 
@@ -73,6 +73,7 @@ class RunReport:
     feeds_written: list[str] = field(default_factory=list)
     source_errors: list[PublisherError] = field(default_factory=list)
     feed_errors: list[str] = field(default_factory=list)
+    corrections: list[Any] = field(default_factory=list)
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -175,8 +176,19 @@ class Runner:
         self.sync(read, report)
         self.reconcile(report)
         self.send_due(report)
+        self.correct(report)
         self.rebuild_feeds(report)
         return report
+
+    def correct(self, report: RunReport, names: Iterable[str] | None = None) -> None:
+        """Edit feed items, and live posts where ``update_published`` is set (DESIGN §9)."""
+        from publisher.app.corrections import correct
+
+        chosen = [n for n in (self.channels if names is None else names)
+                  if n in self.channels and self._token_ok(self.channels[n], report)]  # fmt: skip
+        for done in correct(self.ledger, self.channels, self._deliveries, self.now(), names=chosen):
+            report.corrections.append(done)
+            (logs.get().info if done.done else logs.get().warning)(f"{done.id}: {done.detail}")
 
     # -- reconcile -----------------------------------------------------------------
     def reconcile(self, report: RunReport, channel_name: str | None = None) -> None:
@@ -299,6 +311,7 @@ class Runner:
         reason = expiry_reason(
             start, row.expires_at, now, self.config.catch_up,
             is_reminder=delivery.is_reminder, honours_catch_up=capabilities(channel.config.type).catch_up,
+            timezone=self.config.timezone,
         )  # fmt: skip
         if reason:
             if self.ledger.mark_expired(row.id, reason, now):
@@ -362,8 +375,9 @@ class Runner:
         if exc.retry and row.attempts < self.config.max_attempts:
             at = now + self.backoff(row.attempts, exc.retry_after)
             if self.ledger.mark_retrying(row.id, message, at, now):
+                when = local_text(at, self.config.timezone)
                 logs.state_change(row.id, row.channel, State.RETRYING.value,
-                                  f"{message}; next attempt {at:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+                                  f"{message}; next attempt {when}")  # fmt: skip
             return
         if exc.retry:
             message = f"{message} (gave up after {row.attempts} attempts: max_attempts)"

@@ -63,6 +63,9 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 #: Error 368 without "already posted": Meta says wait and retry; no sooner than an hour.
 BLOCKED_WAIT = 3600.0
 UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
+#: Meta's Ads Guide for Facebook Feed images (facebook.com/business/ads-guide/image/
+#: facebook-feed): "Minimum width: 600 pixels", resolution "at least 1080 x 1080 pixels".
+MIN_IMAGE_WIDTH, GOOD_IMAGE_WIDTH = 600, 1080
 
 
 class FacebookFile(TypedDict):
@@ -114,6 +117,13 @@ class FacebookChannel:
         self.version = str(cfg.options.get("api_version") or "v26.0")
 
     # -- render: pure -------------------------------------------------------------------
+
+    def image_advice(self, width: int, height: int) -> str | None:
+        """Why an image this small looks poor on Facebook, or None."""
+        if width >= MIN_IMAGE_WIDTH:
+            return None
+        return (f"Facebook recommends at least {MIN_IMAGE_WIDTH} px wide (best "
+                f"{GOOD_IMAGE_WIDTH} x {GOOD_IMAGE_WIDTH}); it will look blurred")  # fmt: skip
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery: /feed with message and link, or /photos."""
@@ -180,6 +190,21 @@ class FacebookChannel:
                 uncertain=True,
             )
         return Receipt(remote_id=post_id, remote_url=permalink(post_id))
+
+    # -- correct (DESIGN §9) -------------------------------------------------------------
+
+    def edit(self, remote_id: str, draft: Draft) -> Receipt:
+        """Change a live post's text to the draft's: ``POST /{version}/{post-id}`` with ``message``."""
+        if not remote_id or "/" in remote_id or "?" in remote_id:
+            raise ChannelError(f"{draft.delivery_id}: no Facebook post id to edit ({remote_id!r})",
+                               hint="edit the post by hand on the Page")  # fmt: skip
+        token = read_token(self.config)
+        body = self._call("POST", f"/{self.version}/{remote_id}", token,
+                          data={"message": draft.text})  # fmt: skip
+        if body.get("success") is False:
+            raise ChannelError(f"Facebook did not edit {remote_id}: {_short(body)}",
+                               hint="it is tried again; or edit it by hand on the Page")  # fmt: skip
+        return Receipt(remote_id=remote_id, remote_url=permalink(remote_id))
 
     # -- reconcile ------------------------------------------------------------------------
 

@@ -51,6 +51,10 @@ FIND_PAGE = 50
 #: Reconcile also accepts posts this much older than the first attempt (clocks disagree).
 CLOCK_SKEW = timedelta(minutes=10)
 PROTOCOL = {"X-Restli-Protocol-Version": "2.0.0"}
+#: LinkedIn Help, "Single image ads advertising specifications" (answer a426534): landscape
+#: at least 640 x 360 px (1200 x 628 recommended), square and vertical at least 360 px wide;
+#: "images less than 401 pixels wide display as a thumbnail image".
+MIN_LANDSCAPE, MIN_SIDE = (640, 360), 360
 
 
 class LinkedInImage(TypedDict):
@@ -123,6 +127,17 @@ class LinkedInChannel:
 
     # -- render ---------------------------------------------------------------------------
 
+    def image_advice(self, width: int, height: int) -> str | None:
+        """Why an image this small looks poor on LinkedIn, or None."""
+        landscape = width > height
+        low = (width < MIN_LANDSCAPE[0] or height < MIN_LANDSCAPE[1]) if landscape else (
+            min(width, height) < MIN_SIDE)  # fmt: skip
+        if not low:
+            return None
+        least = "640 x 360" if landscape else "360 px on each side"
+        return (f"LinkedIn recommends at least {least} (best 1200 x 628); smaller images "
+                "look blurred or show as a thumbnail")  # fmt: skip
+
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery; pure (reads only the image's size), no token."""
         from publisher.core.render import effective
@@ -193,6 +208,17 @@ class LinkedInChannel:
             message = f"channel {self.name!r}: LinkedIn accepted the post but sent no post id"
             raise ChannelError(message, hint=UNCERTAIN_HINT, uncertain=True)
         return Receipt(remote_id=created, remote_url=post_url(created))
+
+    def edit(self, remote_id: str, draft: Draft) -> Receipt:
+        """Change a live post's commentary (escaped like a new post's) with a PARTIAL_UPDATE."""
+        if not remote_id.startswith("urn:li:"):
+            raise ChannelError(f"{draft.delivery_id}: no LinkedIn post URN to edit ({remote_id!r})",
+                               hint="edit the post by hand on the Page")  # fmt: skip
+        token = read_token(self.config)
+        patch = {"patch": {"$set": {"commentary": draft.payload["body"]["commentary"]}}}
+        self._request("POST", f"{POSTS}/{quote(remote_id, safe='')}", token, json=patch,
+                      headers={"X-RestLi-Method": "PARTIAL_UPDATE"})  # fmt: skip
+        return Receipt(remote_id=remote_id, remote_url=post_url(remote_id))
 
     def _upload(self, token: str, path: Path, mime: str) -> str:
         """Register, send and wait for one image; returns its ``urn:li:image:...``."""

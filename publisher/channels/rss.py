@@ -157,6 +157,10 @@ class RssChannel:
                 size, mime = facts.size, facts.mime
             except ImageProblem as exc:
                 errors.append(str(exc))
+            # Readers show the item's HTML, and many ignore an enclosure: put the picture there.
+            src = quoteattr(opts["media_url"] + quote(name))
+            alt = quoteattr(view.image_alt or title)
+            payload["content_html"] = f"<p><img src={src} alt={alt}/></p>\n{html}"
             payload["enclosure"] = {
                 "url": opts["media_url"] + quote(name),
                 "length": size,

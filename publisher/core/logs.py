@@ -12,10 +12,24 @@ from publisher.core.secrets import scrub
 LOGGER = "publisher"
 
 
+#: The zone text log lines are written in ([publisher].timezone once a config is read).
+_TIMEZONE = ["UTC"]
+
+
+def use_timezone(name: str) -> None:
+    """Text log lines show wall time in this zone with its abbreviation (DESIGN §8)."""
+    _TIMEZONE[0] = name
+
+
 class _Text(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        from datetime import UTC, datetime
+
+        from publisher.core.times import local_text
+
         fields = getattr(record, "fields", None) or {}
-        stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+        when = datetime.fromtimestamp(record.created, UTC)
+        stamp = local_text(when, _TIMEZONE[0], seconds=True)
         text = record.getMessage()
         if fields:
             extra = " ".join(f"{k}={v}" for k, v in fields.items() if v not in (None, ""))
@@ -26,12 +40,19 @@ class _Text(logging.Formatter):
 class _Json(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": _utc_z(record.created),
             "level": record.levelname.lower(),
             "message": record.getMessage(),
         }
         entry.update(getattr(record, "fields", None) or {})
         return scrub(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def _utc_z(created: float) -> str:
+    """JSON log times: ISO 8601 UTC ending in ``Z``."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def setup(fmt: str = "text", debug: bool = False) -> logging.Logger:

@@ -9,7 +9,7 @@ from publisher.core.config import Config
 from publisher.core.durations import is_calendar, parse_duration, to_timedelta
 from publisher.core.models import Delivery, Post
 from publisher.core.plugins import capabilities
-from publisher.core.times import at_wall_time, utc, zone
+from publisher.core.times import at_wall_time, local_text, utc, zone
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,13 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
     warnings: list[str] = []
     if post.draft:
         return deliveries, warnings
+    if not any(post.language in cfg.languages for cfg in config.channels.values()):
+        taken = sorted({lang for cfg in config.channels.values() for lang in cfg.languages})
+        warnings.append(
+            f"{post.source}: no channel takes language {post.language!r}, so this post is never "
+            f"sent; the channels take: {', '.join(taken) or 'nothing'}"
+        )
+        return deliveries, warnings
     for name in tuple(config.channels) if post.channels is None else post.channels:
         cfg = config.channels[name]
         if post.language not in cfg.languages:
@@ -81,7 +88,7 @@ def plan_post(post: Post, config: Config) -> tuple[list[Delivery], list[str]]:
             if at < announce:
                 warnings.append(
                     f"{post.source}: reminder {offset} for {name!r} would go out before the "
-                    f"announcement ({at:%Y-%m-%d %H:%M} UTC); dropped"
+                    f"announcement ({local_text(at, config.timezone)}); dropped"
                 )
                 continue
             if at >= start:
@@ -115,12 +122,14 @@ def expiry_reason(
     *,
     is_reminder: bool,
     honours_catch_up: bool = True,
+    timezone: str = "UTC",
 ) -> str | None:
     """Why a delivery must not go out any more at ``now``, or None if it still may."""
     if expires_at is not None and now >= expires_at:
+        at = local_text(expires_at, timezone)
         if is_reminder:
-            return f"the event started or the post expired at {expires_at:%Y-%m-%d %H:%M} UTC"
-        return f"the post expired at {expires_at:%Y-%m-%d %H:%M} UTC (expires_at)"
+            return f"the event started or the post expired at {at}"
+        return f"the post expired at {at} (expires_at)"
     if honours_catch_up and now - due_at > catch_up:
         late = now - due_at
         return f"{_human(late)} late, more than catch_up ({_human(catch_up)})"

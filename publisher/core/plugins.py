@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Protocol, cast
 
-from publisher.core.config_values import REQUIRED, Key, _date, _env_name
+from publisher.core.config_values import REQUIRED, Key, _bool, _date, _env_name
 from publisher.core.errors import ConfigError
 
 ENTRY_POINT_GROUP = "publisher.channels"
@@ -23,6 +23,7 @@ ENTRY_POINT_GROUP = "publisher.channels"
 SOCIAL_KEYS: dict[str, Key] = {
     "token_env": Key(_env_name, REQUIRED),
     "token_expires_at": Key(_date, None),
+    "update_published": Key(_bool, False),  # DESIGN §9: edit live posts on the next pass
 }
 #: Override keys a social channel takes in a post's ``[<channel>]`` table.
 SOCIAL_OVERRIDE_KEYS = frozenset(["text", "publish_at", "link", "image", "image_alt", "enabled"])

@@ -106,8 +106,10 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
         match = _TOML_LINE.search(message)
         line = int(match.group(1)) + 1 if match else None
         reason = _TOML_LINE.sub("", message).strip()
+        from publisher.core.hints import toml_hint
+
         raise PostError(source, f"the settings are not valid TOML: {reason}",
-                        'check quotes and "=" on that line', line) from None  # fmt: skip
+                        toml_hint(front, line), line) from None  # fmt: skip
     ctx = Fields(source, front)
     language, stem = language_of(path, config)
     if language not in config.languages:

@@ -8,42 +8,55 @@ from functools import lru_cache
 from typing import Literal
 
 from publisher.core.durations import parse_duration, to_timedelta
-from publisher.core.models import Post
+from publisher.core.models import Event, Post
 from publisher.core.times import zone
 
 #: Built-in wording: an exact offset, else "hours" for s/m/h offsets, else "default".
-#: Each offset gets a different sentence, since LinkedIn rejects a repeated text.
+#: Each offset gets a different sentence, since LinkedIn rejects a repeated text.  The title
+#: is the subject of each sentence (a title with a colon never follows a "Label:" prefix), and
+#: ``{where}`` says in-person, online or hybrid in the language (see ``WHERE``).
 BUILT_IN: dict[str, dict[str, str]] = {
     "en": {
-        "30d": "Save the date: {title}, {date} in {location}. One month to go!",
-        "7d": "Next week: {title}, {date} in {location}.",
-        "1d": "Tomorrow: {title} starts at {time} in {location}.",
-        "hours": "Starting {when}: {title}, {time} in {location}.",
-        "default": "Reminder: {title}, {date} in {location} ({when}).",
+        "30d": "One month to go! {title} takes place on {date} at {time} {where}.",
+        "7d": "{title} takes place next week, on {date} at {time} {where}.",
+        "1d": "{title} starts tomorrow at {time} {where}. See you there!",
+        "hours": "{title} starts {when}, at {time} {where}.",
+        "default": "{title} takes place {when}, on {date} at {time} {where}.",
     },
     "it": {
-        "30d": "Save the date: {title}, {date} a {location}. Manca un mese!",
-        "7d": "La prossima settimana: {title}, {date} a {location}.",
-        "1d": "Domani: {title}, inizio alle {time} a {location}.",
-        "hours": "Si comincia {when}: {title}, alle {time} a {location}.",
-        "default": "Promemoria: {title}, {date} a {location} ({when}).",
+        "30d": "Manca un mese! {title} si terrà il {date} alle {time} {where}.",
+        "7d": "{title} si terrà la prossima settimana: il {date} alle {time} {where}.",
+        "1d": "{title} inizia domani alle {time} {where}. Vi aspettiamo!",
+        "hours": "{title} inizia {when}, alle {time} {where}.",
+        "default": "{title} si terrà {when}: il {date} alle {time} {where}.",
     },
     "de": {
-        "30d": "Save the date: {title} am {date} in {location}. Noch ein Monat!",
-        "7d": "Nächste Woche: {title} am {date} in {location}.",
-        "1d": "Morgen: {title}, Beginn um {time} Uhr in {location}.",
-        "hours": "Es geht los {when}: {title}, um {time} Uhr in {location}.",
-        "default": "Erinnerung: {title} am {date} in {location} ({when}).",
+        "30d": "Noch ein Monat! {title} findet am {date} um {time} {where} statt.",
+        "7d": "{title} findet nächste Woche statt: am {date} um {time} {where}.",
+        "1d": "{title} beginnt morgen um {time} {where}. Wir freuen uns auf Sie!",
+        "hours": "{title} beginnt {when}, um {time} {where}.",
+        "default": "{title} findet {when} statt: am {date} um {time} {where}.",
     },
     "nl": {
-        "30d": "Save the date: {title} op {date} in {location}. Nog een maand!",
-        "7d": "Volgende week: {title} op {date} in {location}.",
-        "1d": "Morgen: {title}, vanaf {time} in {location}.",
-        "hours": "Het begint {when}: {title}, om {time} in {location}.",
-        "default": "Herinnering: {title} op {date} in {location} ({when}).",
+        "30d": "Nog één maand! {title} vindt plaats op {date} om {time} {where}.",
+        "7d": "{title} is volgende week: op {date} om {time} {where}.",
+        "1d": "{title} begint morgen om {time} {where}. Tot dan!",
+        "hours": "{title} begint {when}, om {time} {where}.",
+        "default": "{title} vindt {when} plaats: op {date} om {time} {where}.",
     },
 }
-PLACEHOLDERS = ("title", "date", "time", "location", "link", "when")
+#: Where the event is, per language: in person, online (with or without its URL), or both.
+WHERE: dict[str, dict[str, str]] = {
+    "en": {"in_person": "in {location}", "online": "{online} at {online_url}",
+           "online_no_url": "{online}", "hybrid": "in {location} and {online} at {online_url}"},
+    "it": {"in_person": "a {location}", "online": "{online} al link {online_url}",
+           "online_no_url": "{online}", "hybrid": "a {location} e {online} al link {online_url}"},
+    "de": {"in_person": "in {location}", "online": "{online} unter {online_url}",
+           "online_no_url": "{online}", "hybrid": "in {location} und {online} unter {online_url}"},
+    "nl": {"in_person": "in {location}", "online": "{online} via {online_url}",
+           "online_no_url": "{online}", "hybrid": "in {location} en {online} via {online_url}"},
+}  # fmt: skip
+PLACEHOLDERS = ("title", "date", "time", "location", "link", "when", "where", "online_url")
 #: The offset's own unit, so "90m" and "2h" (or "14d" and "2w") read differently.
 _UNITS: dict[str, Literal["second", "minute", "hour", "day", "week"]] = {
     "s": "second",
@@ -118,15 +131,43 @@ def reminder_text(
         "location": post.event.location or post.event.online_url or "online",
         "link": post.link,
         "when": when,
+        "online_url": post.event.online_url,
+        "where": where(post.event, post.language if native else "en"),
     }
     try:
-        return template.format(**values), warnings
+        return _tidy(template.format(**values)), warnings
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         warnings.append(
             f"reminder template for {post.language}/{offset} is broken ({exc!r}); "
             f"placeholders are {{{'} {'.join(PLACEHOLDERS)}}}"
         )
         return BUILT_IN["en"]["default"].format(**values), warnings
+
+
+def event_kind(event: Event) -> str:
+    """in_person, online or hybrid: a location that starts with "online" is no place."""
+    place = event.location.strip()
+    if place and not place.lower().startswith("online"):
+        return "hybrid" if event.online_url else "in_person"
+    return "online" if event.online_url else "online_no_url"
+
+
+def where(event: Event, language: str) -> str:
+    """The event's place in words of the language; empty when it names none at all."""
+    kind = event_kind(event)
+    if kind == "online_no_url" and not event.location.strip():
+        return ""
+    phrases = WHERE.get(language) or WHERE.get(language.split("-")[0]) or WHERE["en"]
+    place = event.location.strip()
+    online = place[0].lower() + place[1:] if place.lower().startswith("online") else "online"
+    return phrases[kind].format(location=place, online_url=event.online_url, online=online)
+
+
+def _tidy(text: str) -> str:
+    """No space before punctuation or doubled spaces where a placeholder was empty."""
+    import re
+
+    return re.sub(r" {2,}", " ", re.sub(r" +([.,:;!?])(?=\s|$)", r"\1", text)).strip()
 
 
 @lru_cache(maxsize=64)
@@ -153,8 +194,11 @@ def _formatted(start: datetime, offset: str, locale: str, when_locale: str) -> t
         add_direction=True,
         locale=when_locale,
     )
+    zone_name = format_time(start, "z", locale=locale)
+    if zone_name[:1] in "+-" or zone_name.startswith("GMT"):
+        zone_name = start.strftime("%Z")  # e.g. English has no short name for Europe's zones
     return (
         format_date(start.date(), format="long", locale=locale),
-        format_time(start.timetz(), format="short", locale=locale),
+        f"{format_time(start.timetz(), format='short', locale=locale)} {zone_name}",
         when,
     )

@@ -224,7 +224,7 @@ def length_bound(
         if config.templates:  # custom wording may repeat a placeholder: render to know
             return None
         event = post.event  # built-in wording: each placeholder at most once, < 120 characters
-        where = weight(event.location or event.online_url or "online") if event else 10
+        where = weight(event.location) + weight(event.online_url) + 60 if event else 10
         main = 2 * 120 + weight(post.title) + where + weight(post.link) + 160
     else:
         override = post.override(cfg.name, cfg.type).text
@@ -240,8 +240,12 @@ def length_bound(
 
 
 def _mentions(text: str, url: str) -> bool:
-    """True when ``url`` stands in ``text`` as a whole URL, not as the start of a longer one."""
-    return re.search(rf"(?<!\S){re.escape(url)}(?=[\s).,;:!?]|$)", text) is not None
+    """True when ``url`` stands in ``text`` as a whole URL, not as the start of a longer one.
+
+    A link written in the body (``[website](URL)``, plain text ``website (URL)``) counts, so
+    the same URL is never appended a second time.
+    """
+    return re.search(rf"(?<![^\s(<\[]){re.escape(url)}(?=[\s).,;:!?>\]]|$)", text) is not None
 
 
 def _absolute_attribute(base: str) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,19 +62,52 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def option_time(value: str | None, timezone: str, option: str) -> datetime | None:
-    """``--from``/``--until``: ISO 8601, wall time in ``timezone`` unless it carries an offset."""
+def local_text(value: datetime, timezone: str, *, seconds: bool = False) -> str:
+    """The one form people read a time in: wall time in ``timezone`` with its abbreviation."""
+    local = utc(value).astimezone(zone(timezone))
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
+#: What ``--from``/``--until``/``--since`` accept, for help texts and error hints.
+WINDOW_FORMS = "2027-05-01, 2027-05-01T10:00, 2027-05, today, tomorrow, now, -7d, +2w, +12h"
+_RELATIVE = re.compile(r"^([+-])(\d+)([smhdw])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def option_time(
+    value: str | None, timezone: str, option: str, now: datetime | None = None
+) -> datetime | None:
+    """A time a person typed (DESIGN §8): ISO date or date-time (wall time in ``timezone``
+    unless it carries an offset), ``YYYY-MM``, ``today``, ``tomorrow``, ``now``, or a signed
+    duration from now (``-7d``, ``+2w``, ``+12h``)."""
     from publisher.core.errors import UsageError
 
     if value is None:
         return None
+    text = value.strip().lower()
+    current = utc(now) if now is not None else now_utc()
+    tz = zone(timezone)
+    if text == "now":
+        return current
+    if text in ("today", "tomorrow"):
+        day = current.astimezone(tz).date() + timedelta(days=1 if text == "tomorrow" else 0)
+        return utc(at_wall_time(day, time(0, 0), tz)[0])
+    relative = _RELATIVE.match(text)
+    if relative:
+        sign, amount, unit = relative.groups()
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit] * int(amount)
+        return current + timedelta(seconds=seconds if sign == "+" else -seconds)
+    month = _MONTH.match(text)
     try:
-        parsed = datetime.fromisoformat(value)
+        if month:
+            parsed = datetime(int(month.group(1)), int(month.group(2)), 1)
+        else:
+            parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise UsageError(
-            f"{option} {value!r} is not an ISO 8601 date or date-time",
-            "e.g. 2027-05-01 or 2027-05-01T10:00",
+            f"{option} {value!r} is not a time this option understands (ISO 8601 or relative)",
+            f"e.g. {WINDOW_FORMS}",
         ) from None
     if parsed.tzinfo is None:
-        parsed = localize(parsed, zone(timezone))[0]
+        parsed = localize(parsed, tz)[0]
     return utc(parsed)

@@ -67,10 +67,15 @@ def sync_rows(
                 updates.append({**_fields(row), "b_id": delivery_id, "b_state": state.value,
                                 "state": State.PENDING.value, "catch_up_from": None})  # fmt: skip
                 counts["restored"] += 1
-            elif state is State.SENT and not have.changed and have.sent_hash != row["content_hash"]:
+            elif state is State.SENT and (have.changed != (have.sent_hash != row["content_hash"])):
+                # Changed after it went out, or changed back so that it matches again (§9).
+                flag = have.sent_hash != row["content_hash"]
                 conn.execute(t.update().where(t.c.id == delivery_id).values(
-                    changed=True, content_hash=row["content_hash"], updated_at=now))  # fmt: skip
-                counts["changed"] += 1
+                    changed=flag, content_hash=row["content_hash"], updated_at=now))  # fmt: skip
+                counts["changed"] += flag
+            elif state is State.SENT and have.changed and have.content_hash != row["content_hash"]:
+                conn.execute(t.update().where(t.c.id == delivery_id).values(
+                    content_hash=row["content_hash"]))  # fmt: skip
         gone = [
             i for i, r in current.items()
             if i not in wanted and State(r.state) in (State.PENDING, State.RETRYING)

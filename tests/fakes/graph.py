@@ -220,6 +220,11 @@ class FakeGraph:
             self.posts.append(post)
             return post
 
+    def post(self, post_id: str) -> dict[str, Any] | None:
+        """The Page post with this id, if the Page has it."""
+        with self._lock:
+            return next((p for p in self.posts if p["id"] == post_id), None)
+
     def _newest_first(self) -> list[dict[str, Any]]:
         with self._lock:
             return sorted(self.posts, key=lambda p: (p["created"], p["seq"]), reverse=True)
@@ -272,7 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, 104, "An access token is required to request this resource.")
         if given != g.token:
             return self._error(400, 190, "Invalid OAuth access token - Cannot parse access token")
-        if node != g.page_id:
+        editing = edge is None and method == "POST" and g.post(node) is not None
+        if node != g.page_id and not editing:
             return self._error(
                 400, 100, f"Unsupported {method.lower()} request. Object with ID '{node}' does "
                 "not exist, cannot be loaded due to missing permissions, or does not support "
@@ -282,6 +288,8 @@ class _Handler(BaseHTTPRequestHandler):
         head = scripts[0] if isinstance(scripts, deque) and scripts else None
         if scripts and (head is None or head.method in (None, method)):
             script = scripts.popleft()
+        if editing:  # a scripted failure answers instead of the edit, which then does not happen
+            return self._edit(node, fields) if script is None else self._play(script)
         if script is None:
             return self._route(method, edge, query, fields, files)
         if script.create:
@@ -330,6 +338,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, body)
 
     # -- edges ----------------------------------------------------------------------------
+
+    def _edit(self, post_id: str, fields: dict[str, str]) -> None:
+        """``POST /{v}/{post-id}``: Graph edits an existing Page post's message in place."""
+        unknown = set(fields) - {"message", "access_token"}
+        if unknown:
+            return self._error(
+                400, 100, f"(#100) Unknown fields for a post edit: {sorted(unknown)}"
+            )
+        if not fields.get("message"):
+            return self._error(400, 100, "(#100) Missing message")
+        post = self.graph.post(post_id)
+        assert post is not None
+        post["message"] = fields["message"]
+        post["edits"] = post.get("edits", 0) + 1
+        self._send(200, {"success": True})
 
     def _feed(self, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
         unknown = set(fields) - {"message", "link", "published", "access_token"}

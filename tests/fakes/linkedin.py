@@ -136,6 +136,8 @@ class FakeLinkedIn:
         self.posts: list[dict[str, Any]] = []
         self.images: dict[str, dict[str, Any]] = {}
         self.seen: list[Seen] = []
+        #: What a strict LinkedIn would have got wrong silently (e.g. an unescaped patch).
+        self.violations: list[str] = []
         self.scripts: deque[Script] = deque()
         self._ids = itertools.count(7100000000000000001)
         self._lock = threading.Lock()
@@ -278,6 +280,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._create(raw)
         if method == "GET" and path == "/rest/posts":
             return self._finder(query)
+        if method == "POST" and path.startswith("/rest/posts/"):
+            return self._partial_update(unquote(path.rsplit("/", 1)[1]), raw)
         if method == "GET" and path.startswith("/rest/posts/"):
             urn = unquote(path.rsplit("/", 1)[1])
             found = [fake._element(p) for p in fake.posts if p["id"] == urn]
@@ -323,6 +327,38 @@ class _Handler(BaseHTTPRequestHandler):
                 return 422, envelope, {}
         post = fake._store(body)
         return 201, None, {"x-restli-id": post["id"]}
+
+    def _partial_update(self, urn: str, raw: bytes) -> tuple[int, Any, dict[str, str]]:
+        """``POST /rest/posts/{urn}`` with ``X-RestLi-Method: PARTIAL_UPDATE``: a new commentary.
+
+        Like LinkedIn, an unescaped reserved character silently cuts the text; the fake also
+        records it as a violation, so a test sees that a patch was not escaped.
+        """
+        fake = self.state
+        if self.headers.get("X-RestLi-Method") != "PARTIAL_UPDATE":
+            message = "POST to an entity needs X-RestLi-Method: PARTIAL_UPDATE"
+            return 400, error_body(400, "ILLEGAL_ARGUMENT", message), {}
+        if self.headers.get("Content-Type") != "application/json":
+            return 400, error_body(400, "ILLEGAL_ARGUMENT", "Content-Type must be JSON"), {}
+        post = next((p for p in fake.posts if p["id"] == urn), None)
+        if post is None:
+            return 404, error_body(404, "NOT_FOUND", f"Post {urn} not found"), {}
+        try:
+            patch = json.loads(raw)["patch"]
+            commentary = patch["$set"]["commentary"]
+        except (ValueError, KeyError, TypeError):
+            message = 'expected {"patch": {"$set": {"commentary": ...}}}'
+            return 400, error_body(400, "ILLEGAL_ARGUMENT", message), {}
+        if set(patch) != {"$set"} or set(patch["$set"]) - {"commentary", "contentCallToActionLabel",
+                                                             "lifecycleState"}:  # fmt: skip
+            inputs = [("/patch", "UNPROCESSABLE", "only commentary can be changed")]
+            return 422, validation_body(422, inputs, "Invalid patch"), {}
+        text, kept, shown = read_little(commentary)
+        if kept != commentary:
+            fake.violations.append(f"unescaped reserved character in the patch of {urn}")
+        post.update(commentary=shown, text=text, kept=kept,
+                    lastModifiedAt=int(fake.clock() * 1000), edits=post.get("edits", 0) + 1)  # fmt: skip
+        return 204, None, {}
 
     def _validate(self, body: Any) -> list[tuple[str, str, str]]:
         fake = self.state

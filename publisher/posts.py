@@ -6,12 +6,13 @@ first line.  Reading a folder collects errors per file so one bad file never sto
 
 from __future__ import annotations
 
+import os
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from publisher import tomlparse
 from publisher.config import Config
 from publisher.config_values import LANGUAGE
 from publisher.errors import ConfigError, PostError
@@ -92,8 +93,8 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
     source = _display(path, config)
     front, body = split_front_matter(text, source)
     try:
-        data = tomllib.loads(front)
-    except tomllib.TOMLDecodeError as exc:
+        data = tomlparse.loads(front)
+    except tomlparse.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE.search(message)
         line = int(match.group(1)) + 1 if match else None
@@ -111,13 +112,8 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
     problems: list[PostError] = []
     post_id = data.get("id")
     if post_id is None:
-        full = _absolute(path)
-        rel = (
-            full.relative_to(config.posts_dir)
-            if full.is_relative_to(config.posts_dir)
-            else Path(path.name)
-        )
-        post_id = str(rel.parent / stem) if str(rel.parent) != "." else stem
+        folder = _below(str(_absolute(path).parent), str(config.posts_dir))
+        post_id = f"{folder}/{stem}" if folder not in (None, "") else stem
     typed(ctx, "id", post_id, str, '"2027-06-final-conference"')
     if not _ID.match(post_id) or any(part in ("", ".", "..") for part in post_id.split("/")):
         raise ctx.fail("id", f"{post_id!r} is not a usable id",
@@ -202,10 +198,12 @@ def read_post(path: Path, config: Config) -> Post:
 
 
 def post_files(posts_dir: Path) -> list[Path]:
-    """Every ``*.md`` below ``posts_dir``, in a stable order."""
+    """Every post file below ``posts_dir`` (``walk.post_entries``' rule), in a stable order."""
+    from publisher.walk import path_order, post_entries
+
     if not posts_dir.is_dir():
         return []
-    return sorted(p for p in posts_dir.rglob("*.md") if not p.is_symlink() or p.exists())
+    return [Path(name) for name in sorted((n for n, _ in post_entries(posts_dir)), key=path_order)]
 
 
 def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) -> ReadResult:
@@ -262,9 +260,15 @@ def _absolute(path: Path) -> Path:
     return path if path.is_absolute() and ".." not in path.parts else path.resolve()
 
 
+def _below(name: str, folder: str) -> str | None:
+    """``name`` relative to ``folder`` ("" for the folder itself), None if outside: by prefix."""
+    if name == folder:
+        return ""
+    prefix = folder if folder.endswith(os.sep) else folder + os.sep
+    return name[len(prefix) :] if name.startswith(prefix) else None
+
+
 def _display(path: Path, config: Config) -> str:
     """The path as a user would name it: relative to the config's folder where possible."""
-    try:
-        return str(_absolute(path).relative_to(config.path.parent))
-    except ValueError:
-        return str(path)
+    relative = _below(str(_absolute(path)), str(config.path.parent))
+    return relative if relative else str(path)

@@ -7,7 +7,6 @@ no parsing.  Stdlib only: no inotify dependency, and it works the same on networ
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,17 +15,7 @@ from publisher.config import Config
 from publisher.errors import ConfigError, PostError
 from publisher.models import Post
 from publisher.posts import ReadResult, collect, read_post
-
-Stamp = tuple[int, int, int]
-
-
-def stamp(path: Path) -> Stamp | None:
-    """What tells us a file changed without reading it; None if it is gone."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+from publisher.walk import Stamp, post_entries, stamp
 
 
 @dataclass
@@ -64,23 +53,8 @@ class PostWatcher:
         self._cache: dict[str, _Entry] = {}
 
     def _files(self) -> Iterator[tuple[str, Stamp]]:
-        """Every ``*.md`` below posts_dir with its stamp (``os.scandir``: the cheapest walk)."""
-        stack = [str(self.config.posts_dir)]
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:  # the same files as posts.post_files (rglob)
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif entry.name.endswith(".md") and entry.is_file():
-                        st = entry.stat()
-                        yield entry.path, (st.st_mtime_ns, st.st_size, st.st_ino)
-                except OSError:  # deleted while we looked: the next scan sees it gone
-                    continue
+        """Every post file below posts_dir with its stamp: the same walk as ``read_posts``."""
+        return post_entries(self.config.posts_dir)
 
     def scan(self) -> Changes:
         """Stat every post file; parse the new and changed ones; forget the deleted ones."""

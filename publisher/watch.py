@@ -1,8 +1,9 @@
-"""Post-file change detection for the daemon: a cheap stat scan, parsing only what changed.
+"""Post-file change detection: a cheap stat scan, parsing only what changed.
 
 Each file's stamp (mtime, size, inode) and parse outcome are cached, with the stamps of the
 images the post uses, so a scan over thousands of unchanged files costs one ``stat`` each and
-no parsing.  Stdlib only: no inotify dependency, and it works the same on network shares.
+no parsing.  The daemon scans on file-system events and on its tick; ``read_posts`` scans
+once, starting from the entries ``publisher.postcache`` kept from the last run.
 """
 
 from __future__ import annotations
@@ -10,19 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.config import Config
 from publisher.errors import ConfigError, PostError
+from publisher.fields import forget_folders
 from publisher.models import Post
 from publisher.posts import ReadResult, collect, read_post
-from publisher.walk import Stamp, post_entries, stamp
+from publisher.walk import Stamp, path_order, post_entries, stamp
+
+if TYPE_CHECKING:
+    from publisher.postcache import Entries
 
 
 @dataclass
 class _Entry:
     stamp: Stamp
     outcome: Post | PostError
-    images: dict[Path, Stamp | None] = field(default_factory=dict)
+    images: dict[str, Stamp | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,9 @@ class Changes:
         return bool(self.added or self.changed or self.removed)
 
 
-def _images(post: Post) -> list[Path]:
+def _images(post: Post) -> list[str]:
     found = [post.image] + [o.image for o in post.overrides.values()]
-    return [p for p in found if p is not None]
+    return [str(p) for p in found if p is not None]
 
 
 class PostWatcher:
@@ -51,6 +57,22 @@ class PostWatcher:
         self.config = config
         self.parse = parse
         self._cache: dict[str, _Entry] = {}
+        #: True when a scan parsed or forgot a file since ``entries()`` was last taken.
+        self.dirty = False
+
+    def load(self, entries: Entries) -> None:
+        """Start from entries kept by an earlier run (``publisher.postcache``); checked on scan."""
+        for name, (was, images, post) in entries.items():
+            self._cache[name] = _Entry(was, post, dict(images))
+
+    def entries(self) -> Entries:
+        """The good posts' entries, for ``publisher.postcache.save``."""
+        self.dirty = False
+        return {
+            name: (e.stamp, tuple(e.images.items()), e.outcome)
+            for name, e in self._cache.items()
+            if isinstance(e.outcome, Post)
+        }
 
     def _files(self) -> Iterator[tuple[str, Stamp]]:
         """Every post file below posts_dir with its stamp: the same walk as ``read_posts``."""
@@ -63,20 +85,32 @@ class PostWatcher:
                 f"publisher.posts_dir: the folder {self.config.posts_dir} does not exist",
                 "create it, fix posts_dir, or mount it; deliveries wait until it is back",
             )
+        forget_folders()
         added: list[Path] = []
         changed: list[Path] = []
         errors: list[PostError] = []
         seen: set[str] = set()
+        images: dict[str, Stamp | None] = {}  # each image stat-ed once per scan
+
+        def image_stamp(name: str) -> Stamp | None:
+            if name not in images:
+                images[name] = stamp(name)
+            return images[name]
+
         for name, now in self._files():
             seen.add(name)
             entry = self._cache.get(name)
-            if entry is not None and entry.stamp == now and not self._images_changed(entry):
+            if (
+                entry is not None
+                and entry.stamp == now
+                and all(image_stamp(i) == was for i, was in entry.images.items())
+            ):
                 continue
             path = Path(name)
             outcome = self._parse(path)
             new = _Entry(now, outcome)
             if isinstance(outcome, Post):
-                new.images = {image: stamp(image) for image in _images(outcome)}
+                new.images = {image: image_stamp(image) for image in _images(outcome)}
             else:
                 errors.append(outcome)
             (added if entry is None else changed).append(path)
@@ -84,6 +118,7 @@ class PostWatcher:
         removed = [name for name in self._cache if name not in seen]
         for name in removed:
             del self._cache[name]
+        self.dirty = self.dirty or bool(len(errors) < len(added) + len(changed) or removed)
         return Changes(tuple(added), tuple(changed), tuple(Path(n) for n in removed), tuple(errors))
 
     def _parse(self, path: Path) -> Post | PostError:
@@ -92,14 +127,10 @@ class PostWatcher:
         except PostError as exc:
             return exc
 
-    @staticmethod
-    def _images_changed(entry: _Entry) -> bool:
-        return bool(entry.images) and any(stamp(i) != was for i, was in entry.images.items())
-
     def result(self) -> ReadResult:
         """Every cached post file as ``read_posts`` would return it (same order)."""
-        paths = sorted(Path(name) for name in self._cache)
-        return collect(((p, self._cache[str(p)].outcome) for p in paths), self.config)
+        names = sorted(self._cache, key=path_order)
+        return collect(((Path(n), self._cache[n].outcome) for n in names), self.config)
 
     def __len__(self) -> int:
         return len(self._cache)

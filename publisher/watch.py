@@ -53,9 +53,7 @@ def _images(post: Post) -> list[str]:
 class PostWatcher:
     """Keeps the parsed post files of ``posts_dir`` up to date between scans."""
 
-    def __init__(
-        self, config: Config, parse: Callable[[Path, Config], Post] | None = None
-    ) -> None:
+    def __init__(self, config: Config, parse: Callable[[Path, Config], Post] | None = None) -> None:
         self.config = config
         self.parse = parse or read_post
         self._cache: dict[str, _Entry] = {}

@@ -176,31 +176,19 @@ def token_warnings(config: Config) -> None:
 def check(opts: Options, online: bool) -> None:
     """Validate the config and every post file."""
     from publisher.channels import build_channels
-    from publisher.plan import plan
+    from publisher.checking import check_posts
 
     config = load(opts)
     read = read_all(config)
     report_post_errors(read.errors)
     channels = build_channels(config)
-    result = plan(read.posts, config, opts.now())
+    result = check_posts(read.posts, config, channels)
     for message in result.warnings:
         warn(message)
     too_long: set[str] = set()
-    from publisher.render import length_bound
-
-    for delivery in result.deliveries:
-        channel = channels[delivery.channel]
-        limit = getattr(channel, "limit", None)
-        if limit is None:
-            continue  # no length limit: nothing to find by rendering (a feed item)
-        bound = length_bound(delivery, channel.config, config, getattr(channel, "reserved", ""))
-        if bound is not None and bound <= limit:
-            continue  # provably short enough, without the cost of rendering it
-        draft = channel.render(delivery)
-        for message in draft.errors:
-            where = message if delivery.id in message else f"{delivery.id}: {message}"
-            error(f"{delivery.post.source}: {where}", "shorten the text or its override")
-            too_long.add(delivery.post.source)
+    for source, message in result.too_long:
+        error(f"{source}: {message}", "shorten the text or its override")
+        too_long.add(source)
     status = ExitStatus.BAD_INPUT if read.errors or too_long else ExitStatus.OK
     if online:
         status = max(status, check_online(opts, config, channels))
@@ -209,7 +197,7 @@ def check(opts: Options, online: bool) -> None:
     files = len(read.posts) + len(read.bad_paths)
     bad = len(read.bad_paths | {e.path for e in read.errors} | too_long)
     click.echo(f"{files} post files, {bad} with errors; "
-               f"{len(result.deliveries)} deliveries planned")  # fmt: skip
+               f"{result.deliveries} deliveries planned")  # fmt: skip
     finish(status)
 
 

@@ -4,7 +4,8 @@ A thread follows ``posts_dir`` with ``watchfiles`` (inotify on Linux, FSEvents o
 wakes the daemon's scan when anything below it changes.  The notifications only say *when*
 to look; what changed is still decided by the stat scan, which also runs on every tick as
 the safety net (a network share may send no events, a watch may be dropped).  Without
-``watchfiles``, or when the folder cannot be watched, the daemon polls every second as before.
+``watchfiles``, when the folder cannot be watched, or with ``PUBLISHER_FILE_EVENTS=off`` (a
+share that sends no events), the daemon stat-scans every second instead.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class FileEvents:
 
     def start(self, wait: float = 5.0) -> bool:
         """Start following the folder; False when notifications are not available here."""
+        import os
+
+        if os.environ.get("PUBLISHER_FILE_EVENTS", "").lower() in ("off", "0", "no"):
+            return False
         try:
             import watchfiles  # noqa: F401
         except ImportError:

@@ -26,7 +26,10 @@ from publisher.models import Post
 from publisher.walk import Stamp
 
 #: Bumped whenever what is stored changes shape.
-FORMAT = 1
+FORMAT = 2
+#: Entries per pickled chunk: a pickle remembers every object it wrote (or read) until it
+#: ends, so one pickle of 100,000 posts would hold a second copy of the references.
+CHUNK = 2000
 #: Entries as kept on disk: path -> (stamp, ((image, stamp), ...), post).
 Entries = dict[str, tuple[Stamp, tuple[tuple[str, Stamp | None], ...], Post]]
 
@@ -58,10 +61,12 @@ def load(config: Config) -> Entries:
             header = pickle.load(handle)
             if header != ("publisher-posts", key(config)):
                 return {}
-            entries = pickle.load(handle)
+            entries: Entries = {}
+            while chunk := pickle.load(handle):
+                entries.update(chunk)
     except Exception:  # noqa: BLE001 - missing, truncated, garbage, old classes: rebuild
         return {}
-    return entries if isinstance(entries, dict) else {}
+    return entries
 
 
 def save(config: Config, entries: Entries) -> None:
@@ -78,7 +83,11 @@ def save(config: Config, entries: Entries) -> None:
         fd, temp = tempfile.mkstemp(prefix=".posts-cache-", dir=target.parent)
         with os.fdopen(fd, "wb") as handle:
             pickle.dump(("publisher-posts", key(config)), handle, protocol=5)
-            pickle.dump(entries, handle, protocol=5)
+            names = list(entries)
+            for start in range(0, len(names), CHUNK):
+                chunk = {n: entries[n] for n in names[start : start + CHUNK]}
+                pickle.dump(chunk, handle, protocol=5)
+            pickle.dump({}, handle, protocol=5)  # the end: a cut-off file fails to load
         os.replace(temp, target)
         temp = None
     except OSError:  # a read-only folder: run without a cache, as before

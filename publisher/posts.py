@@ -206,7 +206,7 @@ def post_files(posts_dir: Path) -> list[Path]:
     return [Path(name) for name in sorted((n for n, _ in post_entries(posts_dir)), key=path_order)]
 
 
-def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) -> ReadResult:
+def collect(results: Iterable[tuple[Path | None, Post | PostError]], config: Config) -> ReadResult:
     """Gather parsed files; files sharing an id and language are all set aside as errors.
 
     Neither file of such a pair is planned, so a colleague's new file can never take over

@@ -130,7 +130,7 @@ class PostWatcher:
     def result(self) -> ReadResult:
         """Every cached post file as ``read_posts`` would return it (same order)."""
         names = sorted(self._cache, key=path_order)
-        return collect(((Path(n), self._cache[n].outcome) for n in names), self.config)
+        return collect(((None, self._cache[n].outcome) for n in names), self.config)
 
     def __len__(self) -> int:
         return len(self._cache)

@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from publisher import __version__
@@ -30,8 +31,9 @@ FORMAT = 2
 #: Entries per pickled chunk: a pickle remembers every object it wrote (or read) until it
 #: ends, so one pickle of 100,000 posts would hold a second copy of the references.
 CHUNK = 2000
-#: Entries as kept on disk: path -> (stamp, ((image, stamp), ...), post).
-Entries = dict[str, tuple[Stamp, tuple[tuple[str, Stamp | None], ...], Post]]
+#: One file's entry as kept on disk: (stamp, ((image, stamp), ...), post), by path.
+Entry = tuple[Stamp, tuple[tuple[str, Stamp | None], ...], Post]
+Entries = dict[str, Entry]
 
 
 def cache_file(config: Config) -> Path:
@@ -69,7 +71,7 @@ def load(config: Config) -> Entries:
     return entries
 
 
-def save(config: Config, entries: Entries) -> None:
+def save(config: Config, entries: Iterable[tuple[str, Entry]]) -> None:
     """Write the entries atomically (a crash leaves the old cache or none); errors are ignored."""
     if not enabled():
         return
@@ -83,9 +85,13 @@ def save(config: Config, entries: Entries) -> None:
         fd, temp = tempfile.mkstemp(prefix=".posts-cache-", dir=target.parent)
         with os.fdopen(fd, "wb") as handle:
             pickle.dump(("publisher-posts", key(config)), handle, protocol=5)
-            names = list(entries)
-            for start in range(0, len(names), CHUNK):
-                chunk = {n: entries[n] for n in names[start : start + CHUNK]}
+            chunk: Entries = {}
+            for name, entry in entries:
+                chunk[name] = entry
+                if len(chunk) >= CHUNK:
+                    pickle.dump(chunk, handle, protocol=5)
+                    chunk = {}
+            if chunk:
                 pickle.dump(chunk, handle, protocol=5)
             pickle.dump({}, handle, protocol=5)  # the end: a cut-off file fails to load
         os.replace(temp, target)

@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any
 
 from publisher import logs
-from publisher.channels.base import check_expiry, scrub
+from publisher.channels.base import Feed, check_expiry, scrub
 from publisher.config import Config
 from publisher.errors import ExitStatus, PostError, PublisherError
 from publisher.fsevents import FileEvents
@@ -153,6 +153,8 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001 - the database is away: the rounds report it
             logs.get().debug(f"tick: {type(exc).__name__}; serving every channel")
             return list(self.workers)
+        if self.config.state_is_url:  # other workers may have sent feed items: our feed copies
+            wanted |= {n for n, c in self.runner.channels.items() if isinstance(c, Feed)}
         return [name for name in self.workers if name in wanted]
 
     # -- the work -------------------------------------------------------------------------

@@ -21,10 +21,10 @@ from publisher.posts import ReadResult, collect, read_post
 from publisher.walk import Stamp, path_order, post_entries, stamp
 
 if TYPE_CHECKING:
-    from publisher.postcache import Entries
+    from publisher.postcache import Entries, Entry
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     stamp: Stamp
     outcome: Post | PostError
@@ -65,14 +65,12 @@ class PostWatcher:
         for name, (was, images, post) in entries.items():
             self._cache[name] = _Entry(was, post, dict(images))
 
-    def entries(self) -> Entries:
-        """The good posts' entries, for ``publisher.postcache.save``."""
+    def entries(self) -> Iterator[tuple[str, Entry]]:
+        """The good posts' entries, for ``publisher.postcache.save`` (made one at a time)."""
         self.dirty = False
-        return {
-            name: (e.stamp, tuple(e.images.items()), e.outcome)
-            for name, e in self._cache.items()
-            if isinstance(e.outcome, Post)
-        }
+        for name, e in self._cache.items():
+            if isinstance(e.outcome, Post):
+                yield name, (e.stamp, tuple(e.images.items()), e.outcome)
 
     def _files(self) -> Iterator[tuple[str, Stamp]]:
         """Every post file below posts_dir with its stamp: the same walk as ``read_posts``."""
@@ -107,6 +105,7 @@ class PostWatcher:
             ):
                 continue
             path = Path(name)
+            name = str(path)  # the key shares the path's own text: one copy per file
             outcome = self._parse(path)
             new = _Entry(now, outcome)
             if isinstance(outcome, Post):

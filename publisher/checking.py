@@ -14,6 +14,7 @@ from typing import Any
 from publisher.config import Config
 from publisher.models import Delivery, Post
 from publisher.plan import plan_post
+from publisher.posts import ReadResult, read_cached, read_posts
 from publisher.render import length_bound
 
 
@@ -38,20 +39,60 @@ def too_long(delivery: Delivery, channel: Any, config: Config) -> tuple[str, ...
     return tuple(channel.render(delivery).errors)
 
 
-def check_posts(posts: Iterable[Post], config: Config, channels: Mapping[str, Any]) -> Checked:
-    """Plan and length-check every post, one post at a time."""
+def check_posts(
+    posts: Iterable[Post],
+    config: Config,
+    channels: Mapping[str, Any],
+    memos: Mapping[int, dict[str, Any]] | None = None,
+) -> Checked:
+    """Plan and length-check every post, one post at a time.
+
+    With ``memos`` (``memos[id(post)]``, kept in the per-file cache), a post's verdict is
+    taken from there when an earlier run stored it, and stored there when computed.
+    """
     out = Checked()
     found: list[tuple[Any, str, str, str]] = []
     for post in posts:
+        memo = memos.get(id(post)) if memos is not None else None
+        verdict = memo.get("check") if memo is not None else None
+        if verdict is None:
+            verdict = _verdict(post, config, channels)
+            if memo is not None:
+                memo["check"] = verdict
+        count, dropped, problems = verdict
         out.warnings.extend(post.warnings)
-        deliveries, dropped = plan_post(post, config)
         out.warnings.extend(dropped)
-        out.deliveries += len(deliveries)
-        for delivery in deliveries:
-            for message in too_long(delivery, channels[delivery.channel], config):
-                found.append((delivery.due_at, delivery.id, post.source, message))
+        out.deliveries += count
+        found.extend(problems)
     found.sort(key=lambda item: (item[0], item[1]))  # stable: a delivery's messages keep order
     for _, delivery_id, source, message in found:
         where = message if delivery_id in message else f"{delivery_id}: {message}"
         out.too_long.append((source, where))
     return out
+
+
+def _verdict(post: Post, config: Config, channels: Mapping[str, Any]) -> tuple[Any, ...]:
+    """(deliveries planned, plan warnings, too-long problems) of one post."""
+    deliveries, dropped = plan_post(post, config)
+    problems = tuple(
+        (delivery.due_at, delivery.id, post.source, message)
+        for delivery in deliveries
+        for message in too_long(delivery, channels[delivery.channel], config)
+    )
+    return len(deliveries), tuple(dropped), problems
+
+
+def check_site(config: Config, channels: Mapping[str, Any]) -> tuple[ReadResult, Checked]:
+    """Read every post file and check it; unchanged files reuse their verdict from the cache."""
+    checked = Checked()
+
+    def derive(read: ReadResult, memos: dict[int, dict[str, Any]]) -> bool:
+        nonlocal checked
+        before = sum(1 for m in memos.values() if "check" in m)
+        checked = check_posts(read.posts, config, channels, memos)
+        return sum(1 for m in memos.values() if "check" in m) != before
+
+    if not config.posts_dir.is_dir():
+        read_posts(config)  # raises the error that names posts_dir
+    read = read_cached(config, derive)
+    return read, checked

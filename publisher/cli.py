@@ -176,13 +176,12 @@ def token_warnings(config: Config) -> None:
 def check(opts: Options, online: bool) -> None:
     """Validate the config and every post file."""
     from publisher.channels import build_channels
-    from publisher.checking import check_posts
+    from publisher.checking import check_site
 
     config = load(opts)
-    read = read_all(config)
-    report_post_errors(read.errors)
     channels = build_channels(config)
-    result = check_posts(read.posts, config, channels)
+    read, result = check_site(config, channels)
+    report_post_errors(read.errors)
     for message in result.warnings:
         warn(message)
     too_long: set[str] = set()

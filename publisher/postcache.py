@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from publisher import __version__
 from publisher.config import Config
@@ -27,12 +28,13 @@ from publisher.models import Post
 from publisher.walk import Stamp
 
 #: Bumped whenever what is stored changes shape.
-FORMAT = 2
+FORMAT = 3
 #: Entries per pickled chunk: a pickle remembers every object it wrote (or read) until it
 #: ends, so one pickle of 100,000 posts would hold a second copy of the references.
 CHUNK = 2000
-#: One file's entry as kept on disk: (stamp, ((image, stamp), ...), post), by path.
-Entry = tuple[Stamp, tuple[tuple[str, Stamp | None], ...], Post]
+#: One file's entry as kept on disk, by path: (stamp, ((image, stamp), ...), post, memo); the
+#: memo holds results derived from the post alone, e.g. ``check``'s verdict.
+Entry = tuple[Stamp, tuple[tuple[str, Stamp | None], ...], Post, dict[str, Any]]
 Entries = dict[str, Entry]
 
 

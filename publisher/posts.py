@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from publisher import tomlparse
 from publisher.config import Config
@@ -253,7 +254,7 @@ def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResul
                 "create it, fix posts_dir, or mount it; nothing is planned (or cancelled) "
                 "without it",
             )
-        return _read_cached(config)
+        return read_cached(config)
     for path in paths:
         try:
             results.append((path, read_post(path, config)))
@@ -262,8 +263,13 @@ def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResul
     return collect(results, config)
 
 
-def _read_cached(config: Config) -> ReadResult:
+def read_cached(
+    config: Config, derive: Callable[[ReadResult, dict[int, dict[str, Any]]], bool] | None = None
+) -> ReadResult:
     """Read through the per-file cache, with the cycle collector paused.
+
+    ``derive(result, memos)`` may add results computed from each post alone to its memo
+    (``memos[id(post)]``), kept with the post in the cache; it returns True if it added any.
 
     Posts hold no reference cycles, so the collector has nothing to find in them; left on,
     it walks every post again and again while they are built (a third of a warm ``check``).
@@ -281,9 +287,10 @@ def _read_cached(config: Config) -> ReadResult:
         watcher = PostWatcher(config)
         watcher.load(postcache.load(config))
         watcher.scan()
-        if watcher.dirty:
-            postcache.save(config, watcher.entries())
         result = watcher.result()
+        derived = derive(result, watcher.memos()) if derive is not None else False
+        if watcher.dirty or derived:
+            postcache.save(config, watcher.entries())
     finally:
         if enabled:
             gc.enable()

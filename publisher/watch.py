@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from publisher.config import Config
 from publisher.errors import ConfigError, PostError
@@ -29,6 +29,8 @@ class _Entry:
     stamp: Stamp
     outcome: Post | PostError
     images: dict[str, Stamp | None] = field(default_factory=dict)
+    #: Results derived from the post alone (e.g. ``check``'s verdict), kept with it.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,15 +64,19 @@ class PostWatcher:
 
     def load(self, entries: Entries) -> None:
         """Start from entries kept by an earlier run (``publisher.postcache``); checked on scan."""
-        for name, (was, images, post) in entries.items():
-            self._cache[name] = _Entry(was, post, dict(images))
+        for name, (was, images, post, memo) in entries.items():
+            self._cache[name] = _Entry(was, post, dict(images), memo)
 
     def entries(self) -> Iterator[tuple[str, Entry]]:
         """The good posts' entries, for ``publisher.postcache.save`` (made one at a time)."""
         self.dirty = False
         for name, e in self._cache.items():
             if isinstance(e.outcome, Post):
-                yield name, (e.stamp, tuple(e.images.items()), e.outcome)
+                yield name, (e.stamp, tuple(e.images.items()), e.outcome, e.memo)
+
+    def memos(self) -> dict[int, dict[str, Any]]:
+        """Each good post's memo, by ``id(post)`` (valid while the watcher keeps the post)."""
+        return {id(e.outcome): e.memo for e in self._cache.values() if isinstance(e.outcome, Post)}
 
     def _files(self) -> Iterator[tuple[str, Stamp]]:
         """Every post file below posts_dir with its stamp: the same walk as ``read_posts``."""

@@ -64,7 +64,16 @@ def outputs(invoke, root: Path, env: dict[str, str]) -> list[tuple[int, str, str
     return [(r.exit_code, r.stdout, r.stderr) for r in runs]
 
 
-def test_outputs_are_byte_identical_with_and_without_the_cache(invoke, corpus, parses) -> None:
+def test_outputs_are_byte_identical_with_and_without_the_cache(
+    invoke, corpus, parses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher import checking
+
+    verdicts: list[str] = []
+    verdict = checking._verdict
+    monkeypatch.setattr(
+        checking, "_verdict", lambda post, *a: verdicts.append(post.id) or verdict(post, *a)
+    )
     config = load_config(corpus / "config.toml")
     postcache.cache_file(config).unlink(missing_ok=True)
     plain = outputs(invoke, corpus, {"PUBLISHER_NO_CACHE": "1"})
@@ -75,8 +84,9 @@ def test_outputs_are_byte_identical_with_and_without_the_cache(invoke, corpus, p
     assert postcache.cache_file(config).exists()
     assert len(parses) == 120  # the first run fills the cache, the next two use it
     parses.clear()
+    verdicts.clear()
     warm = outputs(invoke, corpus, {"PUBLISHER_NO_CACHE": ""})
-    assert parses == []
+    assert parses == [] and verdicts == []  # check reused every post's verdict
     assert plain == cold == warm
     assert plain[0][0] == 0 and "120 post files, 0 with errors" in plain[0][1]
     assert len(json.loads(plain[1][1])) > 300  # every delivery of the corpus, rendered

@@ -30,13 +30,18 @@ class Checked:
 
 def too_long(delivery: Delivery, channel: Any, config: Config) -> tuple[str, ...]:
     """The channel's errors for this delivery's text; empty when it fits (rendered if unsure)."""
+    if bound_clears(delivery, channel, config):
+        return ()
+    return tuple(channel.render(delivery).errors)
+
+
+def bound_clears(delivery: Delivery, channel: Any, config: Config) -> bool:
+    """True when the text provably fits without rendering it (or the channel has no limit)."""
     limit = getattr(channel, "limit", None)
     if limit is None:
-        return ()  # no length limit: nothing to find by rendering (a feed item)
+        return True  # no length limit: nothing to find by rendering (a feed item)
     bound = length_bound(delivery, channel.config, config, getattr(channel, "reserved", ""))
-    if bound is not None and bound <= limit:
-        return ()  # provably short enough, without the cost of rendering it
-    return tuple(channel.render(delivery).errors)
+    return bound is not None and bound <= limit
 
 
 def check_posts(
@@ -74,12 +79,19 @@ def check_posts(
 def _verdict(post: Post, config: Config, channels: Mapping[str, Any]) -> tuple[Any, ...]:
     """(deliveries planned, plan warnings, too-long problems) of one post."""
     deliveries, dropped = plan_post(post, config)
-    problems = tuple(
-        (delivery.due_at, delivery.id, post.source, message)
-        for delivery in deliveries
-        for message in too_long(delivery, channels[delivery.channel], config)
-    )
-    return len(deliveries), tuple(dropped), problems
+    problems: list[tuple[Any, str, str, str]] = []
+    fits: set[tuple[str, bool]] = set()  # a channel's reminders share one bound (no templates)
+    for delivery in deliveries:
+        kind = (delivery.channel, delivery.offset is None)
+        if kind in fits:
+            continue
+        channel = channels[delivery.channel]
+        if bound_clears(delivery, channel, config):
+            fits.add(kind)  # the bound does not depend on which reminder it is
+            continue
+        messages = channel.render(delivery).errors
+        problems.extend((delivery.due_at, delivery.id, post.source, m) for m in messages)
+    return len(deliveries), tuple(dropped), tuple(problems)
 
 
 def check_site(config: Config, channels: Mapping[str, Any]) -> tuple[ReadResult, Checked]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from publisher import __version__
+from publisher.cli_start import FastContext, show_version
 from publisher.errors import ExitStatus, PostError, PublisherError, UsageError
 
 if TYPE_CHECKING:
@@ -52,33 +53,10 @@ def finish(status: int) -> NoReturn:
     raise click.exceptions.Exit(int(status))
 
 
-class _Context(click.Context):
-    def make_formatter(self) -> click.HelpFormatter:
-        """click's formatter, sized like ``shutil.get_terminal_size`` without importing shutil
-        (and with it bz2 and lzma: a tenth of ``publisher --help``)."""
-        width = self.terminal_width
-        if width is None:
-            width = max(min(_columns(), self.max_content_width or 80) - 2, 50)
-        return click.HelpFormatter(width=width, max_width=self.max_content_width)
-
-
-def _columns() -> int:
-    import os
-
-    text = os.environ.get("COLUMNS", "")
-    columns = int(text) if text.isdigit() else 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns if columns > 0 else 80
-
-
 class PublisherGroup(click.Group):
     """Turns ``PublisherError`` into ``publisher: error: ...`` and its exit status."""
 
-    context_class = _Context
+    context_class = FastContext
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -125,7 +103,7 @@ class PublisherGroup(click.Group):
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
-              callback=lambda ctx, _, on: _version(ctx, on), help="Show the version and exit.")  # fmt: skip
+              callback=lambda ctx, _, on: show_version(ctx, on, __version__), help="Show the version and exit.")  # fmt: skip
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: str) -> None:
     """Publish post files and event reminders to Facebook, LinkedIn and RSS: on time, once."""
@@ -136,13 +114,6 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: st
     from publisher import logs
 
     logs.setup(log_format, debug)
-
-
-def _version(ctx: click.Context, on: bool) -> None:
-    """``--version``, without ``click.version_option``'s gettext look-ups (a third of the start)."""
-    if on and not ctx.resilient_parsing:
-        click.echo(f"publisher, version {__version__}")
-        ctx.exit()
 
 
 def load(opts: Options) -> Config:

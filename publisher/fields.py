@@ -98,13 +98,18 @@ def image_path(
 ) -> Path:
     typed(ctx, key, value, str, '"media/photo.jpg"', table)
     image = _resolved(os.path.join(path.parent, value))
-    if not image.is_relative_to(config.posts_dir):
+    if not _inside(str(image), str(config.posts_dir)):
         raise ctx.fail(key, f"{value!r} is outside posts_dir ({config.posts_dir})",
                        "keep images inside the posts folder, e.g. posts/media/", table)  # fmt: skip
     if not os.path.isfile(image):
         raise ctx.fail(key, f"image {value!r} not found (looked for {image})",
                        "check the path; it is relative to the post file", table)  # fmt: skip
     return image
+
+
+def _inside(name: str, folder: str) -> bool:
+    """``Path.is_relative_to`` for resolved paths, by string prefix (no path parsing)."""
+    return name == folder or name.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
 
 
 def _resolved(name: str) -> Path:

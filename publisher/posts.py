@@ -89,9 +89,9 @@ def decode(raw: bytes, source: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_post(text: str, path: Path, config: Config) -> Post:
+def parse_post(text: str, path: Path, config: Config, source: str | None = None) -> Post:
     """Parse one post file's text; raise ``PostError`` naming the file, key and line."""
-    source = _display(path, config)
+    source = source or _display(path, config)
     front, body = split_front_matter(text, source)
     try:
         data = tomlparse.loads(front)
@@ -195,7 +195,7 @@ def read_post(path: Path, config: Config) -> Post:
         raise PostError(
             source, f"cannot read the file ({exc.strerror})", "check permissions"
         ) from None
-    return parse_post(decode(raw, source), path, config)
+    return parse_post(decode(raw, source), path, config, source)
 
 
 def post_files(posts_dir: Path) -> list[Path]:

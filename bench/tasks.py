@@ -28,7 +28,7 @@ def _cpu() -> float:
 
 def _quiet_cli(config: str, *args: str) -> int:
     """The real CLI entry point, in this process, with its output thrown away."""
-    from publisher.cli import cli
+    from publisher.app.cli import cli
 
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
@@ -41,14 +41,14 @@ def _quiet_cli(config: str, *args: str) -> int:
 
 def _warm_imports(config_path: str) -> None:
     """Load what a running daemon has loaded, so timings are of work, not of imports."""
+    import publisher.app.cli  # noqa: F401
+    import publisher.app.preview  # noqa: F401
     import publisher.channels.facebook  # noqa: F401
     import publisher.channels.linkedin  # noqa: F401
     import publisher.channels.rss  # noqa: F401
-    import publisher.cli  # noqa: F401
-    import publisher.ledger  # noqa: F401
-    import publisher.preview  # noqa: F401
-    import publisher.reminders  # noqa: F401
-    from publisher.render import feed_html, markdown_text
+    import publisher.core.reminders  # noqa: F401
+    import publisher.store.ledger  # noqa: F401
+    from publisher.core.render import feed_html, markdown_text
 
     feed_html("*warm*", "https://example.org/")
     markdown_text("*warm*", "https://example.org/")
@@ -72,7 +72,7 @@ def _settle_past(ledger: Any, now: datetime) -> int:
     """Mark everything due before ``now`` as sent: years of posts that went out long ago."""
     import sqlalchemy as sa
 
-    from publisher.ledger import deliveries as t
+    from publisher.store.ledger import deliveries as t
 
     with ledger.engine.begin() as conn:
         result = conn.execute(
@@ -94,8 +94,8 @@ def _daemon_tick(config: Any, ledger: Any, runner: Any, now: datetime) -> Any:
     """The daemon's tick as the code base has it; returns (how, tick, edit) callables."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from publisher.scheduler import Daemon
-    from publisher.watch import PostWatcher
+    from publisher.app.daemon import Daemon
+    from publisher.app.watch import PostWatcher
 
     watcher = PostWatcher(config)
     daemon = Daemon(config, ledger, runner, watcher, clock=lambda: now)
@@ -144,23 +144,23 @@ def _daemon_tick(config: Any, ledger: Any, runner: Any, now: datetime) -> Any:
 
 
 def _run_once_tick(config: Any, ledger: Any, runner: Any, now: datetime) -> Any:
-    """Before publisher.scheduler existed: a tick was a full ``run --once`` pass."""
-    from publisher.posts import read_posts
+    """Before publisher.app.daemon existed: a tick was a full ``run --once`` pass."""
+    from publisher.core.posts import read_posts
 
     def tick() -> dict[str, float]:
         runner.run_once(read_posts(config))
         return {}
 
-    return "Runner.run_once(read_posts()) (no publisher.scheduler)", tick, None
+    return "Runner.run_once(read_posts()) (no publisher.app.daemon)", tick, None
 
 
 def tick(args: dict[str, Any]) -> dict[str, Any]:
     """Ticks of a warm daemon over unchanged files, nothing due; then a full check, same process."""
+    from publisher.app.runner import Runner
     from publisher.channels import build_channels
-    from publisher.config import load_config
-    from publisher.ledger import Ledger
-    from publisher.posts import read_posts
-    from publisher.runner import Runner
+    from publisher.core.config import load_config
+    from publisher.core.posts import read_posts
+    from publisher.store.ledger import Ledger
 
     _warm_imports(args["config"])
     path = Path(args["config"])
@@ -207,9 +207,9 @@ def tick(args: dict[str, Any]) -> dict[str, Any]:
 # -- 6: RSS writer vs feedgen ---------------------------------------------------------------
 def _rss_items(config_path: str, count: int) -> tuple[Any, list[dict[str, Any]]]:
     from publisher.channels import build_channels
-    from publisher.config import load_config
-    from publisher.plan import plan
-    from publisher.posts import read_posts
+    from publisher.core.config import load_config
+    from publisher.core.plan import plan
+    from publisher.core.posts import read_posts
 
     config = load_config(Path(config_path))
     channels = build_channels(config)
@@ -259,7 +259,7 @@ def rss(args: dict[str, Any]) -> dict[str, Any]:
     from email.utils import parsedate_to_datetime
 
     from publisher.channels.rss import RssChannel
-    from publisher.config import ChannelConfig
+    from publisher.core.config import ChannelConfig
 
     config, items = _rss_items(args["config"], args["items"])
     out = Path(args["out"])
@@ -306,11 +306,11 @@ def send(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _send(args: dict[str, Any], info: dict[str, str], make: Callable[..., Path]) -> dict[str, Any]:
+    from publisher.app.runner import Runner, RunReport
     from publisher.channels import build_channels
-    from publisher.config import load_config
-    from publisher.ledger import Ledger
-    from publisher.posts import read_posts
-    from publisher.runner import Runner, RunReport
+    from publisher.core.config import load_config
+    from publisher.core.posts import read_posts
+    from publisher.store.ledger import Ledger
 
     now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
     caps = {int(k): v for k, v in args["caps"].items()}
@@ -341,11 +341,11 @@ def idle_ledger(args: dict[str, Any]) -> dict[str, Any]:
     """8: a ledger where everything due before now (plus a minute) went out: nothing is due."""
     from datetime import timedelta
 
+    from publisher.app.runner import Runner
     from publisher.channels import build_channels
-    from publisher.config import load_config
-    from publisher.ledger import Ledger
-    from publisher.posts import read_posts
-    from publisher.runner import Runner
+    from publisher.core.config import load_config
+    from publisher.core.posts import read_posts
+    from publisher.store.ledger import Ledger
 
     config = load_config(Path(args["config"]))
     Path(config.state).unlink(missing_ok=True)

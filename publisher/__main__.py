@@ -1,6 +1,6 @@
 """Entry point for ``python -m publisher``."""
 
-from publisher.cli import main
+from publisher.app.cli import main
 
 if __name__ == "__main__":
     main()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from publisher.cli import Options, cli
-from publisher.config import Config, load_config
+from publisher.app.cli import Options, cli
+from publisher.core.config import Config, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("PUBLISHER_CI") == "1"

@@ -6,9 +6,9 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.config import Config, load_config
-from publisher.models import Delivery, Post
-from publisher.posts import ReadResult, read_post, read_posts
+from publisher.core.config import Config, load_config
+from publisher.core.models import Delivery, Post
+from publisher.core.posts import ReadResult, read_post, read_posts
 
 #: Four channels like the example: Facebook (en, it), LinkedIn (en), one RSS feed per language.
 CHANNELS = """

@@ -9,8 +9,8 @@ try:
 except ImportError:  # tests/ run as a package
     from tests import test_scheduler as s
 
-from publisher.models import State
-from publisher.runner import CLAIM_BATCH
+from publisher.app.runner import CLAIM_BATCH
+from publisher.core.models import State
 
 graph = s.graph  # the scheduler tests' fixture
 T0, Clock, make_config, make_daemon, post_text = (

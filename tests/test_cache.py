@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.corpus import PREVIEW_FROM, PREVIEW_UNTIL, make_corpus
-from publisher import postcache, tomlparse, watch
-from publisher.config import load_config
-from publisher.posts import post_files, read_post, read_posts
-from publisher.walk import post_entries
+from publisher.core import postcache, tomlparse, watch
+from publisher.core.config import load_config
+from publisher.core.posts import post_files, read_post, read_posts
+from publisher.core.walk import post_entries
 
 try:
     from conftest import Site
@@ -67,7 +67,7 @@ def outputs(invoke, root: Path, env: dict[str, str]) -> list[tuple[int, str, str
 def test_outputs_are_byte_identical_with_and_without_the_cache(
     invoke, corpus, parses, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from publisher import checking
+    from publisher.core import checking
 
     verdicts: list[str] = []
     verdict = checking._verdict

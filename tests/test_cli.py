@@ -11,7 +11,7 @@ from pathlib import Path
 from conftest import REPO, RSS_CHANNELS, Site, site_config
 
 from publisher import __version__
-from publisher.ledger import Ledger, deliveries
+from publisher.store.ledger import Ledger, deliveries
 
 FACEBOOK = """
 [channels.facebook]
@@ -25,7 +25,7 @@ languages = ["en", "it"]
 
 def test_version_and_fast_start() -> None:
     code = (
-        "import sys; from publisher.cli import main\n"
+        "import sys; from publisher.app.cli import main\n"
         "sys.argv = ['publisher', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('sqlalchemy', 'requests', 'apscheduler', 'babel', 'markdown_it',"

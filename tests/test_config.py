@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import (
+from publisher.core.config import (
     CHANNEL_TYPE_KEYS,
     COMMON_CHANNEL_KEYS,
     NOTIFY_KEYS,
@@ -17,8 +17,8 @@ from publisher.config import (
     REMINDER_KEYS,
     load_config,
 )
-from publisher.errors import ConfigError
-from publisher.posts import TOP_KEYS
+from publisher.core.errors import ConfigError
+from publisher.core.posts import TOP_KEYS
 
 try:
     from helpers import CHANNELS, config_text

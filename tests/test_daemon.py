@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from publisher.ledger import Ledger
-from publisher.models import LedgerRow, State
+from publisher.core.models import LedgerRow, State
+from publisher.store.ledger import Ledger
 
 try:
     from fakes.graph import FakeGraph

@@ -14,9 +14,9 @@ import pytest
 
 from publisher.channels.base import Http
 from publisher.channels.facebook import LIMIT, FacebookChannel
-from publisher.config import parse_config
-from publisher.errors import ChannelError, TokenMissing
-from publisher.models import Delivery, Override, Post
+from publisher.core.config import parse_config
+from publisher.core.errors import ChannelError, TokenMissing
+from publisher.core.models import Delivery, Override, Post
 
 try:
     from fakes.graph import FakeGraph
@@ -480,7 +480,7 @@ def cli_json(config: Path, fake: FakeGraph, *args: str) -> tuple[int, Any]:
 
     from click.testing import CliRunner
 
-    from publisher.cli import cli
+    from publisher.app.cli import cli
 
     result = CliRunner().invoke(cli, ["--config", str(config), *args], env={ENV: fake.token})
     assert fake.token not in result.output

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from publisher.ledger import MIGRATIONS, Ledger, deliveries, history
-from publisher.models import Receipt, State
+from publisher.core.models import Receipt, State
+from publisher.store.ledger import MIGRATIONS, Ledger, deliveries, history
 
 NOW = datetime(2027, 6, 1, 12, tzinfo=UTC)
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from publisher.channels.base import Http
 from publisher.channels.linkedin import IMAGE_URN, LIMIT, LinkedInChannel
 from publisher.channels.little import escape
-from publisher.config import parse_config
-from publisher.errors import ChannelError, TokenMissing
-from publisher.models import Delivery, Override, Post
+from publisher.core.config import parse_config
+from publisher.core.errors import ChannelError, TokenMissing
+from publisher.core.models import Delivery, Override, Post
 
 try:
     from fakes.linkedin import FakeLinkedIn, error_body, read_little, validation_body
@@ -456,7 +456,7 @@ def test_escaping_round_trips_any_text(text):
 def test_commentary_reads_back_as_the_intended_text(text, tags):
     item = delivery(text, tags=tuple(tags))
     draft = PROPERTY_CHANNEL.render(item)
-    from publisher.render import social_text
+    from publisher.core.render import social_text
 
     intended, _ = social_text(item, PROPERTY_CONFIG.channels["linkedin"], PROPERTY_CONFIG,
                               link_in_payload=False)  # fmt: skip

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publisher.config import Config
-from publisher.models import Post
-from publisher.plan import Plan, expiry_reason, plan, preview_state
-from publisher.posts import parse_post
+from publisher.core.config import Config
+from publisher.core.models import Post
+from publisher.core.plan import Plan, expiry_reason, plan, preview_state
+from publisher.core.posts import parse_post
 
 try:
     from helpers import EVENT, NEWS, Site, config_text, make_site, post_text

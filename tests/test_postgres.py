@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from publisher.ledger import Ledger, history
-from publisher.models import State
+from publisher.core.models import State
+from publisher.store.ledger import Ledger, history
 
 try:
     from fakes.graph import FakeGraph

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.errors import PostError
-from publisher.posts import read_post
+from publisher.core.errors import PostError
+from publisher.core.posts import read_post
 
 try:
     from helpers import EVENT, NEWS, Site, config_text, make_site, post_text
@@ -226,8 +226,8 @@ def test_an_unknown_channel_is_an_error_but_the_rest_of_the_post_goes_on(
 def test_a_missing_posts_dir_is_a_config_error_not_an_empty_plan(folder: Site) -> None:
     import shutil
 
-    from publisher.errors import ConfigError
-    from publisher.posts import read_posts
+    from publisher.core.errors import ConfigError
+    from publisher.core.posts import read_posts
 
     shutil.rmtree(folder.posts)
     with pytest.raises(ConfigError, match="posts_dir"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from publisher.config import Config
-from publisher.models import Post
-from publisher.reminders import reminder_text
+from publisher.core.config import Config
+from publisher.core.models import Post
+from publisher.core.reminders import reminder_text
 
 try:
     from helpers import EVENT, Site, config_text, make_site

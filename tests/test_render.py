@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.config import Config, parse_config
-from publisher.models import Delivery, Post
-from publisher.render import (
+from publisher.core.config import Config, parse_config
+from publisher.core.models import Delivery, Post
+from publisher.core.render import (
     effective,
     feed_html,
     hashtags,

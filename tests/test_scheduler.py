@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
+from publisher.app.daemon import Daemon
+from publisher.app.notify import Notifier
+from publisher.app.runner import Runner
+from publisher.app.watch import PostWatcher
 from publisher.channels import build_channels
 from publisher.channels.base import Http
-from publisher.config import Config, parse_config
-from publisher.ledger import Ledger
-from publisher.models import UNSETTLED, Post, Receipt, State
-from publisher.notify import Notifier
-from publisher.posts import read_post, read_posts
-from publisher.runner import Runner
-from publisher.scheduler import Daemon
-from publisher.watch import PostWatcher
+from publisher.core.config import Config, parse_config
+from publisher.core.models import UNSETTLED, Post, Receipt, State
+from publisher.core.posts import read_post, read_posts
+from publisher.store.ledger import Ledger
 
 try:
     from fakes.graph import FakeGraph, Script, error_body

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from publisher.models import State
+from publisher.core.models import State
 
 try:
     import test_daemon as d

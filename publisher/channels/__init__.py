@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from publisher.channels.base import Channel, Http
-    from publisher.config import ChannelConfig, Config
+    from publisher.core.config import ChannelConfig, Config
 
 #: Channel type -> "module:class"; modules are imported only when a channel of the type is used.
 CHANNEL_TYPES = {

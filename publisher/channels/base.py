@@ -15,13 +15,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from publisher.errors import ChannelError, TokenMissing
+from publisher.core.errors import ChannelError, TokenMissing
 
 if TYPE_CHECKING:
     import requests
 
-    from publisher.config import ChannelConfig
-    from publisher.models import Delivery, Draft, Receipt
+    from publisher.core.config import ChannelConfig
+    from publisher.core.models import Delivery, Draft, Receipt
 
 #: (connect, read) seconds for every call; a slow image upload gets its own, longer read.
 DEFAULT_TIMEOUT = (5.0, 30.0)

@@ -27,13 +27,13 @@ from publisher.channels.base import (
     redact,
     scrub,
 )
-from publisher.errors import ChannelError
-from publisher.models import Draft, Receipt
+from publisher.core.errors import ChannelError
+from publisher.core.models import Draft, Receipt
 
 if TYPE_CHECKING:
     from publisher.channels.base import Http
-    from publisher.config import ChannelConfig, Config
-    from publisher.models import Delivery
+    from publisher.core.config import ChannelConfig, Config
+    from publisher.core.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class FacebookChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery: /feed with message and link, or /photos."""
-        from publisher.render import effective, social_text
+        from publisher.core.render import effective, social_text
 
         view = effective(delivery, self.config)
         with_photo = view.image is not None

@@ -28,15 +28,15 @@ from publisher.channels.base import (
 )
 from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
 from publisher.channels.little import RESERVED, commentary, plain
-from publisher.errors import ChannelError
-from publisher.models import Draft, Receipt
+from publisher.core.errors import ChannelError
+from publisher.core.models import Draft, Receipt
 
 if TYPE_CHECKING:
     import requests
 
     from publisher.channels.base import Http
-    from publisher.config import ChannelConfig, Config
-    from publisher.models import Delivery, Post
+    from publisher.core.config import ChannelConfig, Config
+    from publisher.core.models import Delivery, Post
 
 LIMIT = 3000
 POSTS = "/rest/posts"
@@ -81,7 +81,7 @@ class LinkedInChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery; pure (reads only the image's size), no token."""
-        from publisher.render import effective
+        from publisher.core.render import effective
 
         view = effective(delivery, self.config)
         text, warnings = commentary(
@@ -329,7 +329,7 @@ def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> di
 
 def _description(post: Post, link: str) -> str:
     """The article card's description: the body's first paragraph as plain text, shortened."""
-    from publisher.render import markdown_text
+    from publisher.core.render import markdown_text
 
     text, _ = markdown_text(post.body, link)
     first = text.split("\n\n", 1)[0].strip()

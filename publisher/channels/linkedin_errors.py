@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from publisher.channels.base import json_body, redact, scrub
-from publisher.errors import ChannelError
+from publisher.core.errors import ChannelError
 
 if TYPE_CHECKING:
     import requests

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from publisher.channels.base import normalize_text
 
 if TYPE_CHECKING:
-    from publisher.config import ChannelConfig, Config
-    from publisher.models import Delivery
+    from publisher.core.config import ChannelConfig, Config
+    from publisher.core.models import Delivery
 
 RESERVED = "\\|{}@[]()<>#*_~"
 _RESERVED_RE = re.compile(r"([\\|{}@\[\]()<>#*_~])")
@@ -51,7 +51,7 @@ def commentary(
     Everything is escaped except the hashtags the program generated from ``tags``: LinkedIn
     must read those as hashtags, while a ``#`` the writer typed stays a plain character.
     """
-    from publisher.render import social_parts
+    from publisher.core.render import social_parts
 
     parts = social_parts(delivery, cfg, config, link_in_payload=link_in_payload)
     pieces = (escape(parts.main), parts.tags, escape(parts.link))

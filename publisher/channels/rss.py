@@ -19,11 +19,11 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from publisher.channels.base import Health, Http
-from publisher.config import ChannelConfig, Config
-from publisher.errors import ChannelError
-from publisher.models import Delivery, Draft, Receipt
-from publisher.render import effective, feed_html, markdown_text
-from publisher.times import utc
+from publisher.core.config import ChannelConfig, Config
+from publisher.core.errors import ChannelError
+from publisher.core.models import Delivery, Draft, Receipt
+from publisher.core.render import effective, feed_html, markdown_text
+from publisher.core.times import utc
 
 SUMMARY_CHARS = 400
 
@@ -69,7 +69,7 @@ class RssChannel:
 
     def render(self, delivery: Delivery) -> Draft:
         """The item as it will stand in the feed."""
-        from publisher.reminders import reminder_text
+        from publisher.core.reminders import reminder_text
 
         post = delivery.post
         opts = self.config.options

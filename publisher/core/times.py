@@ -63,7 +63,7 @@ def now_utc() -> datetime:
 
 def option_time(value: str | None, timezone: str, option: str) -> datetime | None:
     """``--from``/``--until``: ISO 8601, wall time in ``timezone`` unless it carries an offset."""
-    from publisher.errors import UsageError
+    from publisher.core.errors import UsageError
 
     if value is None:
         return None

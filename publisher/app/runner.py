@@ -17,15 +17,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from publisher import logs
 from publisher.channels.base import Channel, Feed, read_token
-from publisher.config import Config
-from publisher.errors import ChannelError, ExitStatus, PostError, TokenMissing
-from publisher.ledger import Ledger
-from publisher.models import Delivery, Draft, LedgerRow, Post, Receipt, State, split_delivery_id
-from publisher.plan import Plan, expiry_reason, plan_post
-from publisher.posts import ReadResult
-from publisher.sync import planned_row
+from publisher.core import logs
+from publisher.core.config import Config
+from publisher.core.errors import ChannelError, ExitStatus, PostError, TokenMissing
+from publisher.core.models import (
+    Delivery,
+    Draft,
+    LedgerRow,
+    Post,
+    Receipt,
+    State,
+    split_delivery_id,
+)
+from publisher.core.plan import Plan, expiry_reason, plan_post
+from publisher.core.posts import ReadResult
+from publisher.store.ledger import Ledger
+from publisher.store.sync import planned_row
 
 MAX_BACKOFF = timedelta(hours=6)
 #: Deliveries one claim takes for a channel: fewer round trips to the ledger, while a batch

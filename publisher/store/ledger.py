@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from publisher.errors import LedgerError
-from publisher.models import EDITABLE, LedgerRow, Receipt, State
-from publisher.schema import (
+from publisher.core.errors import LedgerError
+from publisher.core.models import EDITABLE, LedgerRow, Receipt, State
+from publisher.store.schema import (
     MIGRATIONS,
     deliveries,
     history,
@@ -209,8 +209,8 @@ class Ledger:
 
     def sync(self, planned: Iterable[Mapping[str, Any]], now: datetime,
              keep_sources: frozenset[str] = frozenset()) -> dict[str, int]:  # fmt: skip
-        """Bring the ledger in line with the current plan; see ``publisher.sync``."""
-        from publisher.sync import sync_rows
+        """Bring the ledger in line with the current plan; see ``publisher.store.sync``."""
+        from publisher.store.sync import sync_rows
 
         return sync_rows(self, planned, now, keep_sources)
 
@@ -221,7 +221,7 @@ class Ledger:
         ``exclude`` names deliveries this worker cannot send now (handed back untouched), so
         they never block the ones due after them.
         """
-        from publisher.claims import claim_statement
+        from publisher.store.claims import claim_statement
 
         statement = claim_statement(not self.is_sqlite, channel is not None)
         params = {"c_now": now, "c_lease_until": now + lease, "c_worker": self.worker,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.config import Config
-from publisher.durations import is_calendar, parse_duration, to_timedelta
-from publisher.models import Delivery, Post
-from publisher.times import at_wall_time, utc, zone
+from publisher.core.config import Config
+from publisher.core.durations import is_calendar, parse_duration, to_timedelta
+from publisher.core.models import Delivery, Post
+from publisher.core.times import at_wall_time, utc, zone
 
 
 @dataclass(frozen=True)

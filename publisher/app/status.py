@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from publisher.config import Config
-from publisher.ledger import Ledger
-from publisher.models import UNSETTLED, LedgerRow, State
-from publisher.times import iso_utc, zone
+from publisher.core.config import Config
+from publisher.core.models import UNSETTLED, LedgerRow, State
+from publisher.core.times import iso_utc, zone
+from publisher.store.ledger import Ledger
 
 RECENT = timedelta(days=7)
 

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from publisher.models import LedgerRow, State
+from publisher.core.models import LedgerRow, State
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -104,7 +104,7 @@ def _notification_columns() -> list[sa.Column[Any]]:
     ]
 
 
-#: Failure alerts already raised (see ``publisher.notify``), so a restart never repeats one.
+#: Failure alerts already raised (see ``publisher.app.notify``), so a restart never repeats one.
 notifications = sa.Table("notifications", metadata, *_notification_columns())
 
 

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from publisher import __version__
-from publisher.cli_start import FastContext, show_version
-from publisher.errors import ExitStatus, PostError, PublisherError, UsageError
+from publisher.app.cli_start import FastContext, show_version
+from publisher.core.errors import ExitStatus, PostError, PublisherError, UsageError
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from publisher.config import Config
-    from publisher.ledger import Ledger
-    from publisher.posts import ReadResult
+    from publisher.core.config import Config
+    from publisher.core.posts import ReadResult
+    from publisher.store.ledger import Ledger
 
 
 class Options:
@@ -34,7 +34,7 @@ class Options:
         self.clock = clock
 
     def now(self) -> datetime:
-        from publisher.times import now_utc
+        from publisher.core.times import now_utc
 
         return self.clock() if self.clock else now_utc()
 
@@ -82,7 +82,7 @@ class PublisherGroup(click.Group):
 
                 traceback.print_exc()
             if type(exc).__module__.startswith("sqlalchemy"):
-                from publisher.schema import safe_db_error
+                from publisher.store.schema import safe_db_error
 
                 error(f"the ledger cannot be used: {safe_db_error(exc)}",
                       "check [publisher].state and the database; a damaged SQLite file can be "
@@ -111,19 +111,19 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: st
         ctx.obj = Options(config_file, debug, log_format)
     else:
         ctx.obj.config, ctx.obj.debug, ctx.obj.log_format = config_file, debug, log_format
-    from publisher import logs
+    from publisher.core import logs
 
     logs.setup(log_format, debug)
 
 
 def load(opts: Options) -> Config:
-    from publisher.config import config_path, load_config
+    from publisher.core.config import config_path, load_config
 
     return load_config(config_path(opts.config))
 
 
 def read_all(config: Config) -> ReadResult:
-    from publisher.posts import read_posts
+    from publisher.core.posts import read_posts
 
     return read_posts(config)
 
@@ -147,7 +147,7 @@ def token_warnings(config: Config) -> None:
 def check(opts: Options, online: bool) -> None:
     """Validate the config and every post file."""
     from publisher.channels import build_channels
-    from publisher.checking import check_site
+    from publisher.core.checking import check_site
 
     config = load(opts)
     channels = build_channels(config)
@@ -172,7 +172,7 @@ def check(opts: Options, online: bool) -> None:
 
 
 def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> ExitStatus:
-    from publisher.errors import ChannelError
+    from publisher.core.errors import ChannelError
 
     status = ExitStatus.OK
     today = opts.now().date()
@@ -198,7 +198,7 @@ def check_online(opts: Options, config: Config, channels: dict[str, Any]) -> Exi
 @click.pass_obj
 def queue(opts: Options, files: tuple[Path, ...]) -> None:
     """Validate post files, copy them (and their images) into posts_dir, show their plan."""
-    from publisher.queue import queue_file
+    from publisher.app.queue import queue_file
 
     config = load(opts)
     status = ExitStatus.OK
@@ -224,10 +224,10 @@ def queue(opts: Options, files: tuple[Path, ...]) -> None:
 def preview(opts: Options, start: str | None, until: str | None, channel_name: str | None,
             post_id: str | None, fmt: str, output: Path | None) -> None:  # fmt: skip
     """Dry run: what each channel will get, when. No network, no ledger changes."""
+    from publisher.app.preview import as_text, entries
     from publisher.channels import build_channels
-    from publisher.plan import plan
-    from publisher.preview import as_text, entries
-    from publisher.times import option_time
+    from publisher.core.plan import plan
+    from publisher.core.times import option_time
 
     config = load(opts)
     if channel_name and channel_name not in config.channels:
@@ -251,7 +251,7 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
               and (post_id is None or d.post.id == post_id)]  # fmt: skip
     recorded = {}
     if config.state_is_url or Path(config.state).exists():
-        from publisher.ledger import Ledger
+        from publisher.store.ledger import Ledger
 
         ledger = Ledger.open_read_only(config.state_url)
         recorded = {r.id: r for r in ledger.rows(ids=[d.id for d in chosen])} if ledger else {}
@@ -283,7 +283,7 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
     """Publish what is due: once (cron), or stay up and publish each delivery at its time."""
     config = load(opts)
     if dry_run:
-        from publisher.daemon import dry_run as schedule
+        from publisher.app.once import dry_run as schedule
 
         lines, errors = schedule(config, opts.now())
         report_post_errors(errors)
@@ -291,14 +291,14 @@ def run(opts: Options, once: bool, dry_run: bool) -> None:
             click.echo(line)
         finish(ExitStatus.BAD_INPUT if errors else ExitStatus.OK)
     if once:
-        from publisher.daemon import run_once
+        from publisher.app.once import run_once
 
         report = run_once(config, opts.now if opts.clock else None)
         report_post_errors(report.post_errors)
         for missing in report.token_errors.values():
             error(f"{missing.message}; its deliveries stay pending", missing.hint)
         finish(report.exit_status)
-    from publisher.daemon import serve
+    from publisher.app.once import serve
 
     finish(serve(config))
 
@@ -307,7 +307,7 @@ def open_ledger(config: Config) -> Ledger | None:
     """The existing ledger for status/retry/resolve; these never create one."""
     if not config.state_is_url and not Path(config.state).exists():
         return None
-    from publisher.ledger import Ledger
+    from publisher.store.ledger import Ledger
 
     return Ledger.open(config.state_url)
 
@@ -326,7 +326,7 @@ def need_ledger(config: Config) -> Ledger:
 @click.pass_obj
 def status(opts: Options, as_json: bool, show_all: bool) -> None:
     """The ledger: unsettled deliveries and those changed in the last 7 days."""
-    from publisher.status import status_rows, status_text
+    from publisher.app.status import status_rows, status_text
 
     config = load(opts)
     ledger = open_ledger(config)

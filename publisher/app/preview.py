@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from publisher.channels.base import Channel
-from publisher.config import Config
-from publisher.models import Delivery, LedgerRow, State
-from publisher.plan import preview_state
-from publisher.times import iso_utc, zone
+from publisher.core.config import Config
+from publisher.core.models import Delivery, LedgerRow, State
+from publisher.core.plan import preview_state
+from publisher.core.times import iso_utc, zone
 
 #: Ledger states preview shows as recorded; cancelled ones come back when their post does.
 RECORDED = frozenset({State.SENT, State.FAILED, State.UNCERTAIN, State.SENDING, State.RETRYING})

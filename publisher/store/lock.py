@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from publisher.errors import LedgerError
+from publisher.core.errors import LedgerError
 
 
 class LedgerLock:

@@ -14,11 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from publisher.config import CHANNEL_TYPE_KEYS, FRONT_MATTER_KEYS, Config
-from publisher.durations import parse_duration
-from publisher.errors import PostError
-from publisher.models import Event, Override
-from publisher.times import localize, zone
+from publisher.core.config import CHANNEL_TYPE_KEYS, FRONT_MATTER_KEYS, Config
+from publisher.core.durations import parse_duration
+from publisher.core.errors import PostError
+from publisher.core.models import Event, Override
+from publisher.core.times import localize, zone
 
 TOP_KEYS = FRONT_MATTER_KEYS
 EVENT_KEYS = frozenset(["start", "end", "location", "online_url", "reminders", "reminder_time"])

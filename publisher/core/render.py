@@ -13,8 +13,8 @@ from urllib.parse import urljoin, urlsplit
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-    from publisher.config import ChannelConfig, Config
-    from publisher.models import Delivery
+    from publisher.core.config import ChannelConfig, Config
+    from publisher.core.models import Delivery
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -175,7 +175,7 @@ def social_parts(
     delivery: Delivery, cfg: ChannelConfig, config: Config, *, link_in_payload: bool
 ) -> SocialText:
     """The plain text a social channel sends: override or title + body, tags, then the link."""
-    from publisher.reminders import reminder_text
+    from publisher.core.reminders import reminder_text
 
     post = delivery.post
     view = effective(delivery, cfg)

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.config import Config
-from publisher.models import Delivery, Post
-from publisher.plan import plan_post
-from publisher.posts import ReadResult, read_cached, read_posts
-from publisher.render import length_bound
+from publisher.core.config import Config
+from publisher.core.models import Delivery, Post
+from publisher.core.plan import plan_post
+from publisher.core.posts import ReadResult, read_cached, read_posts
+from publisher.core.render import length_bound
 
 
 @dataclass

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from publisher import logs
+from publisher.core import logs
 
 #: Changes arriving this close together are reported as one wake-up (milliseconds).
 STEP_MS = 100

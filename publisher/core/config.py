@@ -11,7 +11,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
-from publisher.config_values import (
+from publisher.core.config_values import (
     REQUIRED,
     Key,
     _api_version_fb,
@@ -30,7 +30,7 @@ from publisher.config_values import (
     _timezone,
     _url,
 )
-from publisher.errors import ConfigError
+from publisher.core.errors import ConfigError
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FRONT_MATTER_KEYS = frozenset(
@@ -180,7 +180,7 @@ def _section(table: Any, keys: Mapping[str, Key], prefix: str) -> dict[str, Any]
 
 
 def _templates(value: Any) -> dict[str, dict[str, str]]:
-    from publisher.reminders import template_problem
+    from publisher.core.reminders import template_problem
 
     if value is None:
         return {}

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 
-from publisher.durations import parse_duration, to_timedelta
-from publisher.models import Post
-from publisher.times import zone
+from publisher.core.durations import parse_duration, to_timedelta
+from publisher.core.models import Post
+from publisher.core.times import zone
 
 #: Built-in wording: an exact offset, else "hours" for s/m/h offsets, else "default".
 #: Each offset gets a different sentence, since LinkedIn rejects a repeated text.

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from publisher.durations import to_timedelta
-from publisher.errors import ConfigError
+from publisher.core.durations import to_timedelta
+from publisher.core.errors import ConfigError
 
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
@@ -72,7 +72,7 @@ def _date(path: str, value: Any) -> date:
 
 
 def _timezone(path: str, value: Any) -> str:
-    from publisher.times import zone
+    from publisher.core.times import zone
 
     name = _str(path, value)
     try:

@@ -17,11 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from publisher import logs
 from publisher.channels.base import check_expiry, scrub
-from publisher.config import Config
-from publisher.ledger import Ledger, history, notifications
-from publisher.models import State
+from publisher.core import logs
+from publisher.core.config import Config
+from publisher.core.models import State
+from publisher.store.ledger import Ledger, history, notifications
 
 #: A notification that could not be delivered is tried again this many times, this far apart.
 MAX_ATTEMPTS = 3

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from publisher import logs
-from publisher.models import Delivery, State
+from publisher.core import logs
+from publisher.core.models import Delivery, State
 
 if TYPE_CHECKING:
-    from publisher.config import ChannelConfig
-    from publisher.ledger import Ledger
+    from publisher.core.config import ChannelConfig
+    from publisher.store.ledger import Ledger
 
 
 def content_hash(delivery: Delivery, cfg: ChannelConfig) -> str:
@@ -65,7 +65,7 @@ def sync_rows(
     keep_sources: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
     """Apply the plan to the ledger in one transaction; returns counts by what happened."""
-    from publisher.ledger import deliveries, history
+    from publisher.store.ledger import deliveries, history
 
     t = deliveries
     wanted = {row["id"]: row for row in planned}

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from publisher.errors import PostError
+from publisher.core.errors import PostError
 
 
 class State(StrEnum):

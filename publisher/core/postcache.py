@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from publisher import __version__
-from publisher.config import Config
-from publisher.models import Post
-from publisher.walk import Stamp
+from publisher.core.config import Config
+from publisher.core.models import Post
+from publisher.core.walk import Stamp
 
 #: Bumped whenever what is stored changes shape.
 FORMAT = 3

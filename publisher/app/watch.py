@@ -3,7 +3,7 @@
 Each file's stamp (mtime, size, inode) and parse outcome are cached, with the stamps of the
 images the post uses, so a scan over thousands of unchanged files costs one ``stat`` each and
 no parsing.  The daemon scans on file-system events and on its tick; ``read_posts`` scans
-once, starting from the entries ``publisher.postcache`` kept from the last run.
+once, starting from the entries ``publisher.core.postcache`` kept from the last run.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from publisher.config import Config
-from publisher.errors import ConfigError, PostError
-from publisher.fields import forget_folders
-from publisher.models import Post
-from publisher.posts import ReadResult, collect, read_post
-from publisher.walk import Stamp, path_order, post_entries, stamp
+from publisher.core.config import Config
+from publisher.core.errors import ConfigError, PostError
+from publisher.core.fields import forget_folders
+from publisher.core.models import Post
+from publisher.core.posts import ReadResult, collect, read_post
+from publisher.core.walk import Stamp, path_order, post_entries, stamp
 
 if TYPE_CHECKING:
-    from publisher.postcache import Entries, Entry
+    from publisher.core.postcache import Entries, Entry
 
 
 @dataclass(slots=True)
@@ -63,12 +63,12 @@ class PostWatcher:
         self.dirty = False
 
     def load(self, entries: Entries) -> None:
-        """Start from entries kept by an earlier run (``publisher.postcache``); checked on scan."""
+        """Start from entries kept by an earlier run (``publisher.core.postcache``); checked on scan."""
         for name, (was, images, post, memo) in entries.items():
             self._cache[name] = _Entry(was, post, dict(images), memo)
 
     def entries(self) -> Iterator[tuple[str, Entry]]:
-        """The good posts' entries, for ``publisher.postcache.save`` (made one at a time)."""
+        """The good posts' entries, for ``publisher.core.postcache.save`` (made one at a time)."""
         self.dirty = False
         for name, e in self._cache.items():
             if isinstance(e.outcome, Post):

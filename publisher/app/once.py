@@ -6,20 +6,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from publisher import logs
-from publisher.config import Config
-from publisher.errors import ExitStatus, PostError
+from publisher.core import logs
+from publisher.core.config import Config
+from publisher.core.errors import ExitStatus, PostError
 
 if TYPE_CHECKING:
-    from publisher.ledger import Ledger
-    from publisher.lock import LedgerLock
-    from publisher.runner import RunReport
+    from publisher.app.runner import RunReport
+    from publisher.store.ledger import Ledger
+    from publisher.store.lock import LedgerLock
 
 
 def open_for_run(config: Config) -> tuple[LedgerLock | None, Ledger]:
     """Take the SQLite lock (if SQLite), open the ledger, settle what a crash left ``sending``."""
-    from publisher.ledger import Ledger
-    from publisher.lock import LedgerLock
+    from publisher.store.ledger import Ledger
+    from publisher.store.lock import LedgerLock
 
     lock = None
     if not config.state_is_url:
@@ -36,12 +36,12 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
     """Reconcile, publish what is due, rebuild feeds; the report says how it went."""
     import os
 
+    from publisher.app.notify import Notifier
+    from publisher.app.runner import Runner
     from publisher.channels import build_channels
-    from publisher.models import split_delivery_id
-    from publisher.notify import Notifier
-    from publisher.posts import read_posts
-    from publisher.runner import Runner
-    from publisher.times import now_utc
+    from publisher.core.models import split_delivery_id
+    from publisher.core.posts import read_posts
+    from publisher.core.times import now_utc
 
     lock, ledger = open_for_run(config)
     try:
@@ -68,9 +68,9 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
 
 def dry_run(config: Config, now: datetime) -> tuple[list[str], list[PostError]]:
     """What would go out, when: the plan from now on, without network or ledger."""
-    from publisher.plan import plan, preview_state
-    from publisher.posts import read_posts
-    from publisher.times import zone
+    from publisher.core.plan import plan, preview_state
+    from publisher.core.posts import read_posts
+    from publisher.core.times import zone
 
     read = read_posts(config)
     lines: list[str] = []
@@ -87,7 +87,7 @@ def dry_run(config: Config, now: datetime) -> tuple[list[str], list[PostError]]:
 
 
 def serve(config: Config) -> ExitStatus:
-    """The long-running daemon (see ``publisher.scheduler``)."""
-    from publisher.scheduler import serve as run_daemon
+    """The long-running daemon (see ``publisher.app.daemon``)."""
+    from publisher.app.daemon import serve as run_daemon
 
     return run_daemon(config)

@@ -2,8 +2,8 @@
 
 Threads, and what each one does:
 
-- main: a cheap stat scan of the post files (``publisher.watch``) when file-system
-  notifications (``publisher.fsevents``) say something changed, and on every tick as the
+- main: a cheap stat scan of the post files (``publisher.app.watch``) when file-system
+  notifications (``publisher.app.fsevents``) say something changed, and on every tick as the
   safety net (every second when notifications are not available); when a file was added,
   changed or deleted, the ledger is synced and every channel is woken.  Signals
   land here: the first one stops new sends and waits (bounded) for those in flight, the
@@ -14,7 +14,7 @@ Threads, and what each one does:
   at the next due time, plus the safety tick (it serves only the channels with something
   uncertain, retrying or due: one query when the site is idle).  Callbacks only kick workers, so a late job
   costs nothing and two wake-ups never run one channel twice at once.
-- the lease keeper (``Runner.keeping_leases``) and the notifier (``publisher.notify``).
+- the lease keeper (``Runner.keeping_leases``) and the notifier (``publisher.app.notify``).
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from publisher import logs
+from publisher.app.fsevents import FileEvents
+from publisher.app.notify import Notifier, NotifyThread
+from publisher.app.runner import Runner, RunReport
+from publisher.app.watch import PostWatcher
 from publisher.channels.base import Feed, check_expiry, scrub
-from publisher.config import Config
-from publisher.errors import ExitStatus, PostError, PublisherError
-from publisher.fsevents import FileEvents
-from publisher.ledger import Ledger
-from publisher.models import State, split_delivery_id
-from publisher.notify import Notifier, NotifyThread
-from publisher.runner import Runner, RunReport
-from publisher.watch import PostWatcher
+from publisher.core import logs
+from publisher.core.config import Config
+from publisher.core.errors import ExitStatus, PostError, PublisherError
+from publisher.core.models import State, split_delivery_id
+from publisher.store.ledger import Ledger
 
 #: How often the post files are stat-scanned without file-system notifications (new, changed,
 #: deleted files seen within 2 s); with them, a scan runs on each change and on the tick.
@@ -146,7 +146,7 @@ class Daemon:
 
     def due_channels(self) -> list[str]:
         """The channels the tick must serve (every one when the ledger cannot be asked)."""
-        from publisher.attention import channels_to_serve
+        from publisher.store.attention import channels_to_serve
 
         try:
             wanted = channels_to_serve(self.ledger, self.runner.now())
@@ -236,8 +236,8 @@ class Daemon:
             self.notifier.kick()
 
     def save_cache(self) -> None:
-        """Keep the parsed files for the next start (``publisher.postcache``), if any changed."""
-        from publisher import postcache
+        """Keep the parsed files for the next start (``publisher.core.postcache``), if any changed."""
+        from publisher.core import postcache
 
         if self.watcher.dirty:
             postcache.save(self.config, self.watcher.entries())
@@ -287,10 +287,10 @@ def serve(
     environ: Mapping[str, str] | None = None,
 ) -> ExitStatus:
     """``publisher run``: publish each delivery at its time until SIGTERM/SIGINT."""
-    from publisher import postcache
+    from publisher.app.once import open_for_run
     from publisher.channels import build_channels
-    from publisher.daemon import open_for_run
-    from publisher.times import now_utc
+    from publisher.core import postcache
+    from publisher.core.times import now_utc
 
     clock = clock or now_utc
     environ = os.environ if environ is None else environ

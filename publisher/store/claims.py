@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from publisher.models import EDITABLE, State
-from publisher.schema import deliveries
+from publisher.core.models import EDITABLE, State
+from publisher.store.schema import deliveries
 
 
 @lru_cache(maxsize=8)

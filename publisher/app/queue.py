@@ -6,11 +6,11 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from publisher.config import Config
-from publisher.errors import PostError
-from publisher.models import Post
-from publisher.plan import plan_post
-from publisher.posts import read_post, read_posts
+from publisher.core.config import Config
+from publisher.core.errors import PostError
+from publisher.core.models import Post
+from publisher.core.plan import plan_post
+from publisher.core.posts import read_post, read_posts
 
 
 def _images(post: Post) -> list[Path]:

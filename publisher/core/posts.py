@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher import tomlparse
-from publisher.config import Config
-from publisher.config_values import LANGUAGE
-from publisher.errors import ConfigError, PostError
-from publisher.fields import (
+from publisher.core import tomlparse
+from publisher.core.config import Config
+from publisher.core.config_values import LANGUAGE
+from publisher.core.errors import ConfigError, PostError
+from publisher.core.fields import (
     TOP_KEYS,
     Fields,
     event_table,
@@ -28,8 +28,8 @@ from publisher.fields import (
     url,
     wall_time,
 )
-from publisher.models import Post
-from publisher.times import zone
+from publisher.core.models import Post
+from publisher.core.times import zone
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f\s/](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s/])?$")
 #: Larger files are refused: no channel takes that much text, and every run would read it.
@@ -200,7 +200,7 @@ def read_post(path: Path, config: Config) -> Post:
 
 def post_files(posts_dir: Path) -> list[Path]:
     """Every post file below ``posts_dir`` (``walk.post_entries``' rule), in a stable order."""
-    from publisher.walk import path_order, post_entries
+    from publisher.core.walk import path_order, post_entries
 
     if not posts_dir.is_dir():
         return []
@@ -243,7 +243,7 @@ def collect(results: Iterable[tuple[Path | None, Post | PostError]], config: Con
 def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResult:
     """Read every post file (or the given ones), one error per bad file.
 
-    Reading every file starts from the per-file cache (``publisher.postcache``): only new
+    Reading every file starts from the per-file cache (``publisher.core.postcache``): only new
     and changed files are parsed, and the cache is rewritten when any were.
     """
     results: list[tuple[Path, Post | PostError]] = []
@@ -278,8 +278,8 @@ def read_cached(
     """
     import gc
 
-    from publisher import postcache
-    from publisher.watch import PostWatcher
+    from publisher.app.watch import PostWatcher
+    from publisher.core import postcache
 
     enabled = gc.isenabled()
     gc.disable()

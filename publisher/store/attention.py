@@ -12,8 +12,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from publisher.ledger import Ledger, deliveries
-from publisher.models import State
+from publisher.core.models import State
+from publisher.store.ledger import Ledger, deliveries
 
 
 def channels_to_serve(ledger: Ledger, now: datetime) -> set[str]:

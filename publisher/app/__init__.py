@@ -1,0 +1,1 @@
+"""The program: command line, runner, daemon, watcher, preview, status, queue."""

@@ -1,0 +1,1 @@
+"""The ledger: schema and migrations, sync, the SQLite lock, the notification outbox."""

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from publisher.core.watch import PostWatcher
 
 from publisher.app.daemon import Daemon
 from publisher.app.notify import Notifier
 from publisher.app.runner import Runner
-from publisher.app.watch import PostWatcher
 from publisher.channels import build_channels
 from publisher.channels.base import Http
 from publisher.core.config import Config, parse_config

@@ -6,11 +6,7 @@ that need them, so ``publisher --help`` starts fast.
 
 from __future__ import annotations
 
-import json
 import sys
-import traceback
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -18,20 +14,25 @@ import click
 
 from publisher import __version__
 from publisher.app.cli_help import FROM_HELP, UNTIL_HELP, register
+from publisher.app.cli_start import FastContext, show_version
 from publisher.core.errors import ExitStatus, PostError, PublisherError, UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from publisher.core.config import Config
     from publisher.core.posts import ReadResult
     from publisher.store.ledger import Ledger
 
 
-@dataclass
 class Options:
-    config: str | None
-    debug: bool
-    log_format: str
-    clock: Any = None
+    """The group's options, passed to every command (a plain class: no dataclasses import)."""
+
+    def __init__(self, config: str | None, debug: bool, log_format: str, clock: Any = None) -> None:
+        self.config = config
+        self.debug = debug
+        self.log_format = log_format
+        self.clock = clock
 
     def now(self) -> datetime:
         from publisher.core.times import now_utc
@@ -60,12 +61,16 @@ def finish(status: int) -> NoReturn:
 class PublisherGroup(click.Group):
     """Turns ``PublisherError`` into ``publisher: error: ...`` and its exit status."""
 
+    context_class = FastContext
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except PublisherError as exc:
             debug = isinstance(ctx.obj, Options) and ctx.obj.debug
             if debug:
+                import traceback
+
                 traceback.print_exc()
             error(exc.message, exc.hint)
             finish(exc.exit_status)
@@ -78,6 +83,8 @@ class PublisherGroup(click.Group):
             finish(ExitStatus.OK)
         except Exception as exc:  # noqa: BLE001 - the last line of defence, no traceback by default
             if isinstance(ctx.obj, Options) and ctx.obj.debug:
+                import traceback
+
                 traceback.print_exc()
             if type(exc).__module__.startswith("sqlalchemy"):
                 from publisher.store.schema import safe_db_error
@@ -104,7 +111,8 @@ class PublisherGroup(click.Group):
     show_default=True,
     help="text: local time with zone; json: one object per line, times in UTC (Z).",
 )
-@click.version_option(__version__, prog_name="publisher")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _, on: show_version(ctx, on, __version__), help="Show the version and exit.")  # fmt: skip
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: str) -> None:
     """Publish post files and event reminders to Facebook, LinkedIn and RSS: on time, once."""
@@ -159,37 +167,22 @@ def check(opts: Options, online: bool) -> None:
     """Validate the config and every post file."""
     from publisher.channels import build_channels
     from publisher.core.advice import long_ago
-    from publisher.core.plan import plan
+    from publisher.core.checking import check_site
+    from publisher.core.images import draft_hint
+    from publisher.core.results import after_token_expiry
 
     config = load(opts)
-    read = read_all(config)
-    report_post_errors(read.errors)
     channels = build_channels(config)
-    result = plan(read.posts, config, opts.now())
-    for message in [*result.warnings, *long_ago(read.posts, opts.now())]:
-        warn(message)
-    from publisher.core.results import plan_warnings
-
-    for message in plan_warnings(config, result.deliveries, channels, opts.now()):
+    read, result = check_site(config, channels)
+    report_post_errors(read.errors)
+    now = opts.now()
+    late = after_token_expiry(config, result.dues, now)
+    for message in [*result.warnings, *long_ago(read.posts, now), *late]:
         warn(message)
     too_long: set[str] = set()
-    from publisher.core.images import draft_hint, has_image
-    from publisher.core.render import length_bound
-
-    for delivery in result.deliveries:
-        channel = channels[delivery.channel]
-        limit = getattr(channel, "limit", None)
-        image = has_image(delivery)
-        if limit is None and not image:
-            continue  # no length limit and no image: nothing to find by rendering
-        bound = length_bound(delivery, channel.config, config, getattr(channel, "reserved", ""))
-        if not image and bound is not None and limit is not None and bound <= limit:
-            continue  # provably short enough, without the cost of rendering it
-        draft = channel.render(delivery)
-        for message in draft.errors:
-            where = message if delivery.id in message else f"{delivery.id}: {message}"
-            error(f"{delivery.post.source}: {where}", draft_hint(message))
-            too_long.add(delivery.post.source)
+    for source, message in result.too_long:
+        error(f"{source}: {message}", draft_hint(message))
+        too_long.add(source)
     status = ExitStatus.BAD_INPUT if read.errors or too_long else ExitStatus.OK
     if online:
         status = max(status, check_online(opts, config, channels))
@@ -198,7 +191,7 @@ def check(opts: Options, online: bool) -> None:
     files = len(read.posts) + len(read.bad_paths)
     bad = len(read.bad_paths | {e.path for e in read.errors} | too_long)
     click.echo(f"{files} post files, {bad} with errors; "
-               f"{len(result.deliveries)} deliveries planned")  # fmt: skip
+               f"{result.deliveries} deliveries planned")  # fmt: skip
     finish(status)
 
 
@@ -305,6 +298,8 @@ def preview(opts: Options, start: str | None, until: str | None, channel_name: s
         write_page(items, channels, config, now, (window_start, window_end), output, open_page)
         finish(ExitStatus.BAD_INPUT if read.errors else ExitStatus.OK)
     if fmt == "json":
+        import json
+
         text = json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2)
     elif fmt == "list":
         text = as_list(items)

@@ -2,14 +2,17 @@
 
 Threads, and what each one does:
 
-- main: every second a cheap stat scan of the post files (``publisher.app.watch``); when a file
-  was added, changed or deleted, the ledger is synced and every channel is woken.  Signals
+- main: a cheap stat scan of the post files (``publisher.core.watch``) when file-system
+  notifications (``publisher.app.fsevents``) say something changed, and on every tick as the
+  safety net (every second when notifications are not available); when a file was added,
+  changed or deleted, the ledger is synced and every channel is woken.  Signals
   land here: the first one stops new sends and waits (bounded) for those in flight, the
   second exits at once (what was in flight is reconciled on the next start).
 - one worker per channel: when kicked, it reconciles (on the tick), sends what is due, one
   after another (``Runner.serve_channel``), rewrites its feed, and schedules its next wake.
 - APScheduler (in-memory jobs; the ledger is the source of truth): per channel a date job
-  at the next due time, plus the safety tick.  Callbacks only kick workers, so a late job
+  at the next due time, plus the safety tick (it serves only the channels with something
+  uncertain, retrying or due: one query when the site is idle).  Callbacks only kick workers, so a late job
   costs nothing and two wake-ups never run one channel twice at once.
 - the lease keeper (``Runner.keeping_leases``) and the notifier (``publisher.app.notify``).
 """
@@ -25,17 +28,20 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
+from publisher.app.fsevents import FileEvents
 from publisher.app.notify import Notifier, NotifyThread
 from publisher.app.runner import Runner, RunReport
-from publisher.app.watch import PostWatcher
+from publisher.channels.base import Feed
 from publisher.core import logs
 from publisher.core.config import Config
 from publisher.core.errors import ExitStatus, LedgerError, PostError, PublisherError
 from publisher.core.models import State, split_delivery_id
 from publisher.core.secrets import check_expiry, scrub
+from publisher.core.watch import PostWatcher
 from publisher.store.ledger import Ledger
 
-#: How often the post files are stat-scanned (new, changed, deleted files seen within 2 s).
+#: How often the post files are stat-scanned without file-system notifications (new, changed,
+#: deleted files seen within 2 s); with them, a scan runs on each change and on the tick.
 SCAN_INTERVAL = 1.0
 #: How long a stop (SIGTERM) waits for the sends in flight before exiting anyway.
 STOP_TIMEOUT = 30.0
@@ -98,6 +104,9 @@ class Daemon:
         self.notifier = notifier
         self.workers = {name: ChannelWorker(name, self.round) for name in runner.channels}
         self.stop = threading.Event()
+        #: Set when the post files may have changed (a notification, the tick): scan them.
+        self.look = threading.Event()
+        self.events = FileEvents(config.posts_dir, self.look.set, self.stop)
         self._schedule_lock = threading.Lock()
         self._said: set[str] = set()
         self._errors: set[str] = set()
@@ -131,12 +140,26 @@ class Daemon:
             return due
 
     def tick(self) -> None:
-        """The safety tick: every channel reconciles and retries; alerts go out."""
+        """The safety tick: scan the files; channels with work reconcile and retry; alerts go out."""
         logs.get().debug("safety tick")
-        for worker in self.workers.values():
-            worker.kick(reconcile=True)
+        self.look.set()
+        for name in self.due_channels():
+            self.workers[name].kick(reconcile=True)
         if self.notifier is not None:
             self.notifier.kick()
+
+    def due_channels(self) -> list[str]:
+        """The channels the tick must serve (every one when the ledger cannot be asked)."""
+        from publisher.store.attention import channels_to_serve
+
+        try:
+            wanted = channels_to_serve(self.ledger, self.runner.now())
+        except Exception as exc:  # noqa: BLE001 - the database is away: the rounds report it
+            logs.get().debug(f"tick: {type(exc).__name__}; serving every channel")
+            return list(self.workers)
+        if self.config.state_is_url:  # other workers may have sent feed items: our feed copies
+            wanted |= {n for n, c in self.runner.channels.items() if isinstance(c, Feed)}
+        return [name for name in self.workers if name in wanted]
 
     # -- the work -------------------------------------------------------------------------
     def round(self, name: str, reconcile: bool) -> None:
@@ -202,7 +225,9 @@ class Daemon:
         """Read the files, sync, start the scheduler and workers, wake every channel."""
         from apscheduler.triggers.interval import IntervalTrigger
 
+        self.events.start()  # before the first scan, so no change falls between the two
         changes = self.watcher.scan()
+        self.save_cache()
         read = self.watcher.result()
         self._report_errors(read.errors, changes.errors)
         self.runner.sync(read)
@@ -226,9 +251,24 @@ class Daemon:
         self.runner.stopping.set()
         self.stop.set()
 
+    def save_cache(self) -> None:
+        """Keep the parsed files for the next start (``publisher.core.postcache``), if any changed."""
+        from publisher.core import postcache
+
+        if self.watcher.dirty:
+            postcache.save(self.config, self.watcher.entries())
+
     def loop(self) -> None:
-        """Scan the files every second until asked to stop."""
-        while not self.stop.wait(SCAN_INTERVAL):
+        """Scan the files when told to (or every second without notifications) until stopped."""
+        first = True  # one scan soon after start: a watch may start just after a change
+        while not self.stop.is_set():
+            told = self.look.wait(SCAN_INTERVAL)
+            if self.stop.is_set():
+                return
+            if not (told or first or not self.events.alive):
+                continue
+            self.look.clear()
+            first = False
             try:
                 self.runner.guard()
                 self.scan()
@@ -246,6 +286,7 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         for worker in self.workers.values():
             worker.stop()
+        self.look.set()
         deadline = self.clock().timestamp() + timeout
         finished = True
         for worker in self.workers.values():
@@ -254,6 +295,7 @@ class Daemon:
                 finished = finished and not worker.thread.is_alive()
         if self.notifier is not None:
             self.notifier.stop(5.0)
+        self.save_cache()
         return finished
 
 
@@ -267,6 +309,7 @@ def serve(
     from publisher.app.once import open_for_run
     from publisher.app.source_jobs import SourcePoller
     from publisher.channels import build_channels
+    from publisher.core import postcache
     from publisher.core.times import now_utc
     from publisher.store.ledger_safety import guard_for
 
@@ -288,8 +331,9 @@ def serve(
         identity = guard_for(config)
         if identity is not None:
             runner.guard = identity.check
-        daemon = Daemon(config, ledger, runner, PostWatcher(config), clock=clock,
-                        notifier=alerts)  # fmt: skip
+        watcher = PostWatcher(config)
+        watcher.load(postcache.load(config))
+        daemon = Daemon(config, ledger, runner, watcher, clock=clock, notifier=alerts)
         sources = SourcePoller(config, ledger, clock, daemon.scheduler, alerts.kick)
         with _signals(daemon), runner.keeping_leases():
             daemon.start()
@@ -347,7 +391,8 @@ def _say_started(daemon: Daemon) -> None:
     logs.get().info(
         f"publisher run: {len(daemon.watcher)} post files in {config.posts_dir}, "
         f"channels {', '.join(daemon.workers) or '(none)'}, ledger {where}, "
-        f"tick {config.tick.total_seconds():.0f} s{after}"
+        f"tick {config.tick.total_seconds():.0f} s{after}; post files followed by "
+        + ("file-system notifications" if daemon.events.alive else "a scan every second")
     )
     today = daemon.clock().date()
     for cfg in config.channels.values():

@@ -12,7 +12,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,9 @@ from publisher.store.ledger_safety import DISTRUSTED, distrust_overdue, is_empty
 MAX_BACKOFF = timedelta(hours=6)
 #: An uncertain send is re-sent only when a read this long after the attempt finds nothing.
 SLOW_LISTING = timedelta(seconds=60)
+#: Deliveries one claim takes for a channel: fewer round trips to the ledger, while a batch
+#: stays short enough that a stop (or another worker) never waits long for the rest.
+CLAIM_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -284,18 +287,38 @@ class Runner:
         skipped: set[str] = set()
         while not self.stopping.is_set():
             now = self.now()
-            if cap and self.ledger.sent_count_since(name, now - timedelta(hours=1)) >= cap:
-                logs.get().info(f"channel {name}: {cap} posts in the last hour; the rest waits")
-                return None
+            room = CLAIM_BATCH
+            if cap:
+                room = min(room, cap - self.ledger.sent_count_since(name, now - timedelta(hours=1)))
+                if room <= 0:
+                    logs.get().info(f"channel {name}: {cap} posts in the last hour; the rest waits")
+                    return None
             self.guard()
             with self._lock:
                 exclude = skipped | self._parked
-            claimed = self.ledger.claim(now, self.config.lease, limit=1, channel=name,
+            claimed = self.ledger.claim(now, self.config.lease, limit=room, channel=name,
                                         exclude=exclude)  # fmt: skip
             if not claimed:
                 return now
-            if not self._send(claimed[0], channel, report):
-                skipped.add(claimed[0].id)
+            for row in claimed:  # the batch's leases are kept while it waits its turn
+                self._hold(row.id)
+            started, why = 0, "stopping before it was sent"
+            try:
+                for row in claimed:
+                    if self.stopping.is_set():
+                        return None
+                    started += 1  # from here on, only a reconcile may move this row back
+                    if not self._send(row, channel, report):
+                        skipped.add(row.id)
+                        if not self._token_ok(channel, report):
+                            why = f"{channel.config.token_env} is not set"
+                            return None
+            finally:  # the rows not attempted go back untouched, as if never claimed
+                for row in claimed[started:]:
+                    with suppress(Exception):  # else their lease runs out: reconciled later
+                        self.ledger.release(row.id, why, self.now())
+                for row in claimed:
+                    self._unhold(row.id)
         return None
 
     def _send(self, row: LedgerRow, channel: Channel, report: RunReport) -> bool:

@@ -6,9 +6,11 @@ Each check raises ``PostError`` naming the file, the key and the line where it i
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -106,17 +108,41 @@ def image_path(
     ctx: Fields, key: str, value: Any, path: Path, config: Config, table: str | None
 ) -> Path:
     typed(ctx, key, value, str, '"media/photo.jpg"', table)
-    image = (path.parent / value).resolve()
-    if not image.is_relative_to(config.posts_dir):
+    image = _resolved(os.path.join(path.parent, value))
+    if not _inside(str(image), str(config.posts_dir)):
         raise ctx.fail(key, f"{value!r} is outside posts_dir ({config.posts_dir})",
                        "keep images inside the posts folder, e.g. posts/media/", table)  # fmt: skip
-    if image.is_dir():
-        raise ctx.fail(key, f"image {value!r} is a folder, not an image file",
-                       "name the image file inside it", table)  # fmt: skip
-    if not image.is_file():
+    if not os.path.isfile(image):  # one stat for the usual case; a folder is named as such
+        if os.path.isdir(image):
+            raise ctx.fail(key, f"image {value!r} is a folder, not an image file",
+                           "name the image file inside it", table)  # fmt: skip
         raise ctx.fail(key, f"image {value!r} not found (looked for {image})",
                        "check the path; it is relative to the post file", table)  # fmt: skip
     return image
+
+
+def _inside(name: str, folder: str) -> bool:
+    """``Path.is_relative_to`` for resolved paths, by string prefix (no path parsing)."""
+    return name == folder or name.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
+
+
+def _resolved(name: str) -> Path:
+    """``Path(name).resolve()``, resolving each folder once per run (many posts share one)."""
+    folder, base = os.path.split(name)
+    if not base or base in (".", ".."):
+        return Path(name).resolve()
+    real = Path(_real_folder(folder or "."), base)
+    return real.resolve() if real.is_symlink() else real
+
+
+@lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
+def forget_folders() -> None:
+    """Drop the resolved folders: a later scan must see a folder link that changed."""
+    _real_folder.cache_clear()
 
 
 def event_table(ctx: Fields, data: Any, tz: str, config: Config, warnings: list[str]) -> Event:

@@ -31,7 +31,7 @@ UNSETTLED = frozenset({State.PENDING, State.SENDING, State.RETRYING, State.UNCER
 EDITABLE = frozenset({State.PENDING, State.RETRYING})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 100,000 posts fit in less memory
 class Event:
     """The ``[event]`` table of a post: what the reminders are about."""
 
@@ -43,7 +43,7 @@ class Event:
     reminder_time: time = time(9, 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Override:
     """A per-channel table of a post file; ``None`` means "as the post says"."""
 
@@ -56,7 +56,7 @@ class Override:
     summary: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Post:
     """One language version of a post file, with times already made aware."""
 
@@ -88,7 +88,7 @@ class Post:
         return self.overrides.get(channel) or self.overrides.get(channel_type) or Override()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One planned send: a post (or one of its reminders) to one channel."""
 

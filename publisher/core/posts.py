@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from publisher.core import tomlparse
 from publisher.core.config import Config
 from publisher.core.config_values import LANGUAGE
 from publisher.core.errors import ConfigError, PostError
@@ -91,17 +92,17 @@ def decode(raw: bytes, source: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_post(text: str, path: Path, config: Config) -> Post:
+def parse_post(text: str, path: Path, config: Config, source: str | None = None) -> Post:
     """Parse one post file's text; raise ``PostError`` naming the file, key and line."""
-    source = _display(path, config)
+    source = source or _display(path, config)
     front, body = split_front_matter(text, source)
     try:
-        data = tomllib.loads(front)
+        data = tomlparse.loads(front)
     except RecursionError:
         raise PostError(source, "the settings are nested too deeply to read",
                         "front matter needs at most a few levels of [tables] and [lists]",
                         2) from None  # fmt: skip
-    except tomllib.TOMLDecodeError as exc:
+    except tomlparse.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE.search(message)
         line = int(match.group(1)) + 1 if match else None
@@ -122,13 +123,8 @@ def parse_post(text: str, path: Path, config: Config) -> Post:
     problems: list[PostError] = []
     post_id = data.get("id")
     if post_id is None:
-        full = _absolute(path)
-        rel = (
-            full.relative_to(config.posts_dir)
-            if full.is_relative_to(config.posts_dir)
-            else Path(path.name)
-        )
-        post_id = str(rel.parent / stem) if str(rel.parent) != "." else stem
+        folder = _below(str(_absolute(path).parent), str(config.posts_dir))
+        post_id = f"{folder}/{stem}" if folder not in (None, "") else stem
     typed(ctx, "id", post_id, str, '"2027-06-final-conference"')
     if not _ID.match(post_id) or any(part in ("", ".", "..") for part in post_id.split("/")):
         raise ctx.fail("id", f"{post_id!r} is not a usable id",
@@ -216,44 +212,16 @@ def read_post(path: Path, config: Config) -> Post:
         raise PostError(
             source, f"cannot read the file ({exc.strerror})", "check permissions"
         ) from None
-    return parse_post(decode(raw, source), path, config)
+    return parse_post(decode(raw, source), path, config, source)
 
 
 def post_files(posts_dir: Path) -> list[Path]:
-    """Every ``*.md`` below ``posts_dir``, in a stable order."""
-    return walk_posts(posts_dir)[0]
+    """Every post file below ``posts_dir`` (``walk.post_entries``' rule), in a stable order."""
+    from publisher.core.walk import path_order, post_entries
 
-
-def walk_posts(posts_dir: Path) -> tuple[list[Path], list[tuple[Path, OSError]]]:
-    """Every ``*.md`` below ``posts_dir`` (stable order), and each folder that cannot be read.
-
-    An unreadable folder is reported, never taken as empty: its posts must not be cancelled.
-    """
-    files: list[Path] = []
-    unreadable: list[tuple[Path, OSError]] = []
     if not posts_dir.is_dir():
-        return files, unreadable
-    stack = [str(posts_dir)]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = list(listing)
-        except FileNotFoundError:  # deleted while we looked
-            continue
-        except OSError as exc:
-            unreadable.append((Path(folder), exc))
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir() and not entry.is_symlink():
-                    stack.append(entry.path)
-                broken_link = entry.is_symlink() and not (entry.is_file() or entry.is_dir())
-                if entry.name.endswith(".md") and not broken_link:
-                    files.append(Path(entry.path))
-            except OSError:
-                continue
-    return sorted(files), sorted(unreadable, key=lambda pair: pair[0])
+        return []
+    return [Path(name) for name in sorted((n for n, _ in post_entries(posts_dir)), key=path_order)]
 
 
 def folder_error(folder: Path, exc: OSError, config: Config) -> PostError:
@@ -265,7 +233,7 @@ def folder_error(folder: Path, exc: OSError, config: Config) -> PostError:
                      "to list and read it)")  # fmt: skip
 
 
-def collect(results: Iterable[tuple[Path, Post | PostError]], config: Config) -> ReadResult:
+def collect(results: Iterable[tuple[Path | None, Post | PostError]], config: Config) -> ReadResult:
     """Gather parsed files; files sharing an id and language are all set aside as errors.
 
     Neither file of such a pair is planned, so a colleague's new file can never take over
@@ -319,19 +287,58 @@ def parse_safely(
 
 
 def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResult:
-    """Read every post file (or the given ones), one error per bad file."""
+    """Read every post file (or the given ones), one error per bad file.
+
+    Reading every file starts from the per-file cache (``publisher.core.postcache``): only new
+    and changed files are parsed, and the cache is rewritten when any were.
+    """
     results: list[tuple[Path, Post | PostError]] = []
-    if paths is None and not config.posts_dir.is_dir():
-        raise ConfigError(
-            f"publisher.posts_dir: the folder {config.posts_dir} does not exist",
-            "create it, fix posts_dir, or mount it; nothing is planned (or cancelled) without it",
-        )
     if paths is None:
-        paths, unreadable = walk_posts(config.posts_dir)
-        results.extend((folder, folder_error(folder, exc, config)) for folder, exc in unreadable)
+        if not config.posts_dir.is_dir():
+            raise ConfigError(
+                f"publisher.posts_dir: the folder {config.posts_dir} does not exist",
+                "create it, fix posts_dir, or mount it; nothing is planned (or cancelled) "
+                "without it",
+            )
+        return read_cached(config)
     for path in paths:
         results.append((path, read_post_safely(path, config)))
     return collect(results, config)
+
+
+def read_cached(
+    config: Config, derive: Callable[[ReadResult, dict[int, dict[str, Any]]], bool] | None = None
+) -> ReadResult:
+    """Read through the per-file cache, with the cycle collector paused.
+
+    ``derive(result, memos)`` may add results computed from each post alone to its memo
+    (``memos[id(post)]``), kept with the post in the cache; it returns True if it added any.
+
+    Posts hold no reference cycles, so the collector has nothing to find in them; left on,
+    it walks every post again and again while they are built (a third of a warm ``check``).
+    Afterwards they are frozen out of its sight for the same reason (they are still freed
+    by reference counting when dropped).
+    """
+    import gc
+
+    from publisher.core import postcache
+    from publisher.core.watch import PostWatcher
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        watcher = PostWatcher(config)
+        watcher.load(postcache.load(config))
+        watcher.scan()
+        result = watcher.result()
+        derived = derive(result, watcher.memos()) if derive is not None else False
+        if watcher.dirty or derived:
+            postcache.save(config, watcher.entries())
+    finally:
+        if enabled:
+            gc.enable()
+    gc.freeze()
+    return result
 
 
 def _absolute(path: Path) -> Path:
@@ -339,9 +346,15 @@ def _absolute(path: Path) -> Path:
     return path if path.is_absolute() and ".." not in path.parts else path.resolve()
 
 
+def _below(name: str, folder: str) -> str | None:
+    """``name`` relative to ``folder`` ("" for the folder itself), None if outside: by prefix."""
+    if name == folder:
+        return ""
+    prefix = folder if folder.endswith(os.sep) else folder + os.sep
+    return name[len(prefix) :] if name.startswith(prefix) else None
+
+
 def _display(path: Path, config: Config) -> str:
     """The path as a user would name it: relative to the config's folder where possible."""
-    try:
-        return printable(str(_absolute(path).relative_to(config.path.parent)))
-    except ValueError:
-        return printable(str(path))
+    relative = _below(str(_absolute(path)), str(config.path.parent))
+    return printable(relative if relative else str(path))

@@ -210,33 +210,56 @@ def length_bound(
     the post's link in front of it; reference links (``[x][ref]``) may repeat a URL, so
     they need a real render.  With ``reserved`` (characters a channel escapes with one more
     character each), the bound covers the escaped text.  ``check`` renders only posts this
-    bound cannot clear.
+    bound cannot clear.  Each text is weighed once per run (``text_weight``), so a post's
+    channels and reminders share one pass over its body.
     """
     post = delivery.post
     view = effective(delivery, cfg)
-
-    def weight(text: str) -> int:
-        return len(text) + (sum(text.count(ch) for ch in reserved) if reserved else 0)
-
-    base = weight(view.link) + 2
+    base = text_weight(view.link, reserved) + 2
     tags = sum(len(tag) + 2 for tag in post.tags) + 2
     if delivery.offset is not None:
         if config.templates:  # custom wording may repeat a placeholder: render to know
             return None
         event = post.event  # built-in wording: each placeholder at most once, < 120 characters
-        where = weight(event.location) + weight(event.online_url) + 60 if event else 10
-        main = 2 * 120 + weight(post.title) + where + weight(post.link) + 160
+        where = (
+            text_weight(event.location, reserved) + text_weight(event.online_url, reserved) + 60
+            if event
+            else 10
+        )
+        main = 2 * 120 + text_weight(post.title, reserved) + where
+        main += text_weight(post.link, reserved) + 160
     else:
         override = post.override(cfg.name, cfg.type).text
         if override is not None:
-            main = weight(override)
+            main = text_weight(override, reserved)
         else:
-            body = post.body
-            if "]:" in body or "][" in body:
+            links = _links(post.body)
+            if links is None:
                 return None
-            links = body.count("](") + body.count("href=") + body.count("src=")
-            main = weight(post.title) + 2 + weight(body) + links * (base + 4)
+            main = text_weight(post.title, reserved) + 2 + text_weight(post.body, reserved)
+            main += links * (base + 4)
     return main + tags + base
+
+
+@lru_cache(maxsize=8192)
+def text_weight(text: str, reserved: str = "") -> int:
+    """The length of ``text`` once each ``reserved`` character is escaped: one regex pass."""
+    if not reserved or not text:
+        return len(text)
+    return len(text) + len(_reserved_re(reserved).findall(text))
+
+
+@lru_cache(maxsize=16)
+def _reserved_re(reserved: str) -> re.Pattern[str]:
+    return re.compile("[" + re.escape(reserved) + "]")
+
+
+@lru_cache(maxsize=4096)
+def _links(body: str) -> int | None:
+    """How many links may get the post's link in front; None for reference links (render)."""
+    if "]:" in body or "][" in body:
+        return None
+    return body.count("](") + body.count("href=") + body.count("src=")
 
 
 def _mentions(text: str, url: str) -> bool:

@@ -228,37 +228,13 @@ class Ledger(SentRows):
         ``exclude`` names deliveries this worker cannot send now (handed back untouched), so
         they never block the ones due after them.
         """
-        ready = sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
-        pick = (
-            sa.select(deliveries.c.id)
-            .where(deliveries.c.state.in_([s.value for s in EDITABLE]))
-            .where(deliveries.c.due_at <= now)
-            .where(ready)
-            .order_by(deliveries.c.due_at, deliveries.c.id)
-            .limit(limit)
-        )
-        if channel is not None:
-            pick = pick.where(deliveries.c.channel == channel)
-        skip = list(exclude)
-        if skip:
-            pick = pick.where(deliveries.c.id.not_in(skip))
-        if not self.is_sqlite:
-            pick = pick.with_for_update(skip_locked=True)
+        from publisher.store.claims import claim_statement
+
+        statement = claim_statement(not self.is_sqlite, channel is not None)
+        params = {"c_now": now, "c_lease_until": now + lease, "c_worker": self.worker,
+                  "c_limit": limit, "c_skip": list(exclude), "c_channel": channel}  # fmt: skip
         with self._tx() as conn:  # one statement: pick (skipping rows others hold) and take
-            claimed = conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(pick.scalar_subquery()))
-                .where(deliveries.c.state.in_([s.value for s in EDITABLE]))
-                .values(
-                    state=State.SENDING.value,
-                    lease_until=now + lease,
-                    worker=self.worker,
-                    attempts=deliveries.c.attempts + 1,
-                    first_attempt_at=sa.func.coalesce(deliveries.c.first_attempt_at, now),
-                    updated_at=now,
-                )
-                .returning(*deliveries.c)
-            )
+            claimed = conn.execute(statement, params)
             rows = sorted((row_from(r._mapping) for r in claimed), key=lambda r: (r.due_at, r.id))
             self._log(conn, [r.id for r in rows], State.SENDING.value, None, now)
             return rows

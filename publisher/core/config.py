@@ -317,6 +317,8 @@ def load_config(path: Path) -> Config:
 def _at_least_one(path: str, value: int) -> int:
     """``max_attempts = 0`` would mean "never send": refused rather than silently 1."""
     if value < 1:
-        raise ConfigError(f"{path}: must be at least 1, got {value}",
-                          "the number of attempts per delivery, e.g. 5")  # fmt: skip
+        raise ConfigError(
+            f"{path}: must be at least 1, got {value}",
+            "the number of attempts per delivery, e.g. 5",
+        )
     return value

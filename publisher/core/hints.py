@@ -31,8 +31,7 @@ def toml_hint(front: str, line: int | None) -> str:
         stamp = f"{y:04d}-{m:02d}-{d:02d}"
         if hour is not None:
             stamp += f"T{int(hour):02d}:{minute}:{second or '00'}"
-        return (f"write {key} as {key} = {stamp} (date, a T, then the time with seconds; "
-                "no quotes)")  # fmt: skip
+        return f"write {key} as {key} = {stamp} (date, a T, then the time with seconds; no quotes)"
     short = _TIME_ONLY.match(text)
     if short:
         key, hour, minute = short.groups()[:3]

@@ -1,17 +1,16 @@
-"""An image's width and height from its first bytes (PNG, GIF, JPEG), for size advice.
+"""An image's width and height (PNG, GIF, JPEG), for "smaller than recommended" advice.
 
-No imaging library: the header says the size, and reading a few kilobytes keeps ``check``
-and ``preview`` fast.
+The header is read by ``publisher.core.images.inspect``, the one reader of image headers;
+this module only caches its answer per file version and turns it into advice.
 """
 
 from __future__ import annotations
 
-import struct
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+from publisher.core.images import ImageProblem, inspect
 
 
 def dimensions(path: Path) -> tuple[int, int] | None:
@@ -25,38 +24,14 @@ def dimensions(path: Path) -> tuple[int, int] | None:
 
 @lru_cache(maxsize=1024)
 def _dimensions(path: str, size: int, mtime: int) -> tuple[int, int] | None:
+    """Cached per (path, size, mtime), so ``check`` reads each image version once."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(32)
-            if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-                width, height = struct.unpack(">II", head[16:24])
-                return width, height
-            if head[:6] in (b"GIF87a", b"GIF89a"):
-                width, height = struct.unpack("<HH", head[6:10])
-                return width, height
-            if head.startswith(b"\xff\xd8"):
-                handle.seek(2)
-                return _jpeg(handle)
-    except (OSError, struct.error):
+        facts = inspect(Path(path))
+    except ImageProblem:
         return None
-    return None
-
-
-def _jpeg(handle: Any) -> tuple[int, int] | None:
-    """Walk the JPEG segments to the first frame header (SOFn), which holds the size."""
-    for _ in range(1000):
-        marker = handle.read(2)
-        if len(marker) < 2 or marker[0] != 0xFF:
-            return None
-        kind = marker[1]
-        if kind in (0xD8, 0x01) or 0xD0 <= kind <= 0xD7:
-            continue
-        length = struct.unpack(">H", handle.read(2))[0]
-        if kind in _JPEG_SOF:
-            height, width = struct.unpack(">xHH", handle.read(5))
-            return width, height
-        handle.seek(length - 2, 1)
-    return None
+    if facts.width is None or facts.height is None:
+        return None
+    return facts.width, facts.height
 
 
 def small_image_warning(channel: Any, image: Path | None) -> str | None:

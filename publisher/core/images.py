@@ -111,8 +111,13 @@ def _jpeg_dimensions(data: bytes) -> tuple[int | None, int | None]:
     return None, None
 
 
-def problems_for(path: Path, channel: str, types: dict[str, str], max_bytes: int | None = None,
-                 max_pixels: int | None = None) -> list[str]:  # fmt: skip
+def problems_for(
+    path: Path,
+    channel: str,
+    types: dict[str, str],
+    max_bytes: int | None = None,
+    max_pixels: int | None = None,
+) -> list[str]:
     """One channel's image problems: ``types`` maps the MIME types it takes to their names."""
     try:
         facts = inspect(path)
@@ -120,15 +125,21 @@ def problems_for(path: Path, channel: str, types: dict[str, str], max_bytes: int
         return [str(exc)]
     found: list[str] = []
     if facts.mime not in types:
-        found.append(f"the image {path.name} is {facts.kind}; {channel} takes "
-                     f"{'/'.join(types.values())} images")  # fmt: skip
+        found.append(
+            f"the image {path.name} is {facts.kind}; {channel} takes "
+            f"{'/'.join(types.values())} images"
+        )
     if max_bytes is not None and facts.size > max_bytes:
-        found.append(f"the image {path.name} has {facts.size / 1024 / 1024:.1f} MB; {channel} "
-                     f"takes at most {max_bytes // 1024 // 1024} MB")  # fmt: skip
+        found.append(
+            f"the image {path.name} has {facts.size / 1024 / 1024:.1f} MB; {channel} "
+            f"takes at most {max_bytes // 1024 // 1024} MB"
+        )
     pixels = facts.pixels
     if max_pixels is not None and pixels is not None and pixels > max_pixels:
-        found.append(f"the image {path.name} has {facts.width}x{facts.height} = {pixels:,} "
-                     f"pixels; {channel} takes at most {max_pixels:,}")  # fmt: skip
+        found.append(
+            f"the image {path.name} has {facts.width}x{facts.height} = {pixels:,} "
+            f"pixels; {channel} takes at most {max_pixels:,}"
+        )
     return found
 
 

@@ -77,6 +77,12 @@ def state_change(delivery_id: str, channel: str, state: str, detail: str | None 
     get().log(
         level,
         "",
-        extra={"fields": {"delivery": delivery_id, "channel": channel, "state": state,
-                          "detail": detail}},
-    )  # fmt: skip
+        extra={
+            "fields": {
+                "delivery": delivery_id,
+                "channel": channel,
+                "state": state,
+                "detail": detail,
+            }
+        },
+    )

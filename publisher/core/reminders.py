@@ -47,15 +47,31 @@ BUILT_IN: dict[str, dict[str, str]] = {
 }
 #: Where the event is, per language: in person, online (with or without its URL), or both.
 WHERE: dict[str, dict[str, str]] = {
-    "en": {"in_person": "in {location}", "online": "{online} at {online_url}",
-           "online_no_url": "{online}", "hybrid": "in {location} and {online} at {online_url}"},
-    "it": {"in_person": "a {location}", "online": "{online} al link {online_url}",
-           "online_no_url": "{online}", "hybrid": "a {location} e {online} al link {online_url}"},
-    "de": {"in_person": "in {location}", "online": "{online} unter {online_url}",
-           "online_no_url": "{online}", "hybrid": "in {location} und {online} unter {online_url}"},
-    "nl": {"in_person": "in {location}", "online": "{online} via {online_url}",
-           "online_no_url": "{online}", "hybrid": "in {location} en {online} via {online_url}"},
-}  # fmt: skip
+    "en": {
+        "in_person": "in {location}",
+        "online": "{online} at {online_url}",
+        "online_no_url": "{online}",
+        "hybrid": "in {location} and {online} at {online_url}",
+    },
+    "it": {
+        "in_person": "a {location}",
+        "online": "{online} al link {online_url}",
+        "online_no_url": "{online}",
+        "hybrid": "a {location} e {online} al link {online_url}",
+    },
+    "de": {
+        "in_person": "in {location}",
+        "online": "{online} unter {online_url}",
+        "online_no_url": "{online}",
+        "hybrid": "in {location} und {online} unter {online_url}",
+    },
+    "nl": {
+        "in_person": "in {location}",
+        "online": "{online} via {online_url}",
+        "online_no_url": "{online}",
+        "hybrid": "in {location} en {online} via {online_url}",
+    },
+}
 PLACEHOLDERS = ("title", "date", "time", "location", "link", "when", "where", "online_url")
 #: The offset's own unit, so "90m" and "2h" (or "14d" and "2w") read differently.
 _UNITS: dict[str, Literal["second", "minute", "hour", "day", "week"]] = {

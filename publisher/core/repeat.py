@@ -25,8 +25,21 @@ if TYPE_CHECKING:
 MAX_OCCURRENCES = 1000
 PLACEHOLDER = "{date}"
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-PARTS = frozenset(["FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYYEARDAY",
-                   "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"])  # fmt: skip
+PARTS = frozenset(
+    [
+        "FREQ",
+        "INTERVAL",
+        "COUNT",
+        "UNTIL",
+        "BYDAY",
+        "BYMONTHDAY",
+        "BYYEARDAY",
+        "BYWEEKNO",
+        "BYMONTH",
+        "BYSETPOS",
+        "WKST",
+    ]
+)
 HINTS = {
     "BYDAY": "days are MO TU WE TH FR SA SU, with an optional number: BYDAY=1MO is the first "
     "Monday, BYDAY=-1FR the last Friday",
@@ -67,11 +80,15 @@ def _parts(rule: str) -> dict[str, str]:
         if not sep or not name or not value:
             raise RuleError(f"{item.strip()!r} is not written NAME=VALUE (parts are split by ';')")
         if name in ("BYHOUR", "BYMINUTE", "BYSECOND"):
-            raise RuleError(f"{name} cannot be used: a recurring post goes out at most once a "
-                            "day, at the time of publish_at", "remove " + name)  # fmt: skip
+            raise RuleError(
+                f"{name} cannot be used: a recurring post goes out at most once a "
+                "day, at the time of publish_at",
+                "remove " + name,
+            )
         if name not in PARTS:
-            raise RuleError(f"{name} is not a part of a repeat rule",
-                            "parts: " + ", ".join(sorted(PARTS)))  # fmt: skip
+            raise RuleError(
+                f"{name} is not a part of a repeat rule", "parts: " + ", ".join(sorted(PARTS))
+            )
         if name in parts:
             raise RuleError(f"{name} is written twice", f"keep one {name}")
         parts[name] = value
@@ -79,13 +96,16 @@ def _parts(rule: str) -> dict[str, str]:
     if freq is None:
         raise RuleError("FREQ is missing: say how often, e.g. FREQ=MONTHLY")
     if freq not in FREQUENCIES:
-        raise RuleError(f"FREQ={freq} is not possible: a recurring post goes out at most once a "
-                        "day", "use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")  # fmt: skip
+        raise RuleError(
+            f"FREQ={freq} is not possible: a recurring post goes out at most once a day",
+            "use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY",
+        )
     if "COUNT" in parts and "UNTIL" in parts:
         raise RuleError("the rule has both COUNT and UNTIL", "keep one of them")
     if "COUNT" not in parts and "UNTIL" not in parts:
-        raise RuleError("the rule never ends",
-                        "add COUNT=12 (how many times) or UNTIL=20271231 (the last day)")  # fmt: skip
+        raise RuleError(
+            "the rule never ends", "add COUNT=12 (how many times) or UNTIL=20271231 (the last day)"
+        )
     if not parts.get("INTERVAL", "1").isdigit() or parts.get("INTERVAL") == "0":
         raise RuleError(
             f"INTERVAL={parts['INTERVAL']} is not a whole number from 1", HINTS["INTERVAL"]
@@ -112,8 +132,11 @@ def _until(value: str, tz: str) -> tuple[datetime, datetime]:
         except ValueError:
             raise RuleError(f"UNTIL={value} is not a real time") from None
         return instant.astimezone(zone(tz)).replace(tzinfo=None) + timedelta(days=1), instant
-    raise RuleError(f"UNTIL={value} must be a date (UNTIL=20271231) or a UTC time ending in Z "
-                    "(UNTIL=20271231T230000Z)", "write the last day as YYYYMMDD")  # fmt: skip
+    raise RuleError(
+        f"UNTIL={value} must be a date (UNTIL=20271231) or a UTC time ending in Z "
+        "(UNTIL=20271231T230000Z)",
+        "write the last day as YYYYMMDD",
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -140,8 +163,9 @@ def occurrences(rule: str, anchor: datetime, tz: str) -> tuple[Occurrence, ...]:
         bad = re.search(r"invalid '(\w+)': (\S+)", str(exc))
         if bad:
             name = bad.group(1).upper()
-            raise RuleError(f"{name}={bad.group(2)} is not understood",
-                            HINTS.get(name, EXAMPLE)) from None  # fmt: skip
+            raise RuleError(
+                f"{name}={bad.group(2)} is not understood", HINTS.get(name, EXAMPLE)
+            ) from None
         raise RuleError(f"the rule is not understood ({exc})") from None
     off_rule = not walls or walls[0] != start
     walls = [start, *(w for w in walls if w != start)]
@@ -154,21 +178,27 @@ def occurrences(rule: str, anchor: datetime, tz: str) -> tuple[Occurrence, ...]:
         if until is not None and at > until[1]:
             break
         if off_rule and not found:
-            note = (f"publish_at ({start:%a %Y-%m-%d}) is not one of the rule's days; it is the "
-                    "first time anyway")  # fmt: skip
+            note = (
+                f"publish_at ({start:%a %Y-%m-%d}) is not one of the rule's days; it is the "
+                "first time anyway"
+            )
             warning = f"{warning}; {note}" if warning else note
         found.append(Occurrence(wall.date(), at, warning))
     if len(found) > MAX_OCCURRENCES:
-        raise RuleError(f"the rule repeats more than {MAX_OCCURRENCES} times",
-                        "end it sooner with COUNT or UNTIL")  # fmt: skip
+        raise RuleError(
+            f"the rule repeats more than {MAX_OCCURRENCES} times",
+            "end it sooner with COUNT or UNTIL",
+        )
     if len(found) == 1 and ("COUNT" not in parts or parts["COUNT"] != "1"):
         raise RuleError(
             "the rule gives no day after publish_at",
             "check UNTIL and the BY... parts (e.g. BYMONTHDAY=31 in a 30-day month)",
         )
     if not found:
-        raise RuleError("UNTIL is before publish_at, so the post never goes out",
-                        "UNTIL is the last day; make it later than publish_at")  # fmt: skip
+        raise RuleError(
+            "UNTIL is before publish_at, so the post never goes out",
+            "UNTIL is the last day; make it later than publish_at",
+        )
     return tuple(found)
 
 
@@ -194,8 +224,9 @@ def on_day(post: Post, day: date) -> Post:
         name: replace(over, text=fill(over.text), summary=fill(over.summary))
         for name, over in post.overrides.items()
     }
-    return replace(post, title=fill(post.title) or post.title, body=fill(post.body) or "",
-                   overrides=overrides)  # fmt: skip
+    return replace(
+        post, title=fill(post.title) or post.title, body=fill(post.body) or "", overrides=overrides
+    )
 
 
 def repeat_deliveries(
@@ -212,13 +243,25 @@ def repeat_deliveries(
     for item in found:
         if item.warning:
             warnings.append(f"{post.source}: repeat: {item.warning}")
-        deliveries.append(Delivery(on_day(post, item.day), channel, f"repeat-{item.day:%Y%m%d}",
-                                   item.at, post.expires_at))  # fmt: skip
+        deliveries.append(
+            Delivery(
+                on_day(post, item.day),
+                channel,
+                f"repeat-{item.day:%Y%m%d}",
+                item.at,
+                post.expires_at,
+            )
+        )
     return deliveries, warnings
 
 
-def checked_rule(ctx: Fields, value: Any, publish_at: datetime, tz: str,
-                 text: tuple[str, str, Mapping[str, Override]]) -> str:  # fmt: skip
+def checked_rule(
+    ctx: Fields,
+    value: Any,
+    publish_at: datetime,
+    tz: str,
+    text: tuple[str, str, Mapping[str, Override]],
+) -> str:
     """The ``repeat`` value of a post file, or ``PostError`` naming the file, key and line."""
     from publisher.core.fields import typed
 
@@ -226,13 +269,17 @@ def checked_rule(ctx: Fields, value: Any, publish_at: datetime, tz: str,
     try:
         occurrences(rule, publish_at, tz)
     except RuleError as exc:
-        raise ctx.fail("repeat", f"this repeat rule cannot be used: {exc.message}",
-                       exc.hint) from None  # fmt: skip
+        raise ctx.fail(
+            "repeat", f"this repeat rule cannot be used: {exc.message}", exc.hint
+        ) from None
     where = missing_placeholder(*text)
     if where is not None:
-        raise ctx.fail("repeat", f"a recurring post needs {PLACEHOLDER} in {where}, so that "
-                       "each time reads differently (LinkedIn refuses the same text twice)",
-                       f'e.g. title = "Our newsletter of {PLACEHOLDER}"')  # fmt: skip
+        raise ctx.fail(
+            "repeat",
+            f"a recurring post needs {PLACEHOLDER} in {where}, so that "
+            "each time reads differently (LinkedIn refuses the same text twice)",
+            f'e.g. title = "Our newsletter of {PLACEHOLDER}"',
+        )
     return rule
 
 

@@ -25,8 +25,10 @@ def run_summary(outcomes: Sequence[Any], corrections: Sequence[Any] = ()) -> str
     if troubles:
         text += ": " + "; ".join(f"{o.id} ({o.detail or o.state.value})" for o in troubles)
         if any(o.state.value == "uncertain" for o in troubles):
-            text += " - uncertain ones are looked for on the next run, or settle them with " \
-                    "`publisher resolve`"  # fmt: skip
+            text += (
+                " - uncertain ones are looked for on the next run, or settle them with "
+                "`publisher resolve`"
+            )
     return text
 
 
@@ -35,14 +37,17 @@ def retry_refusal(delivery_id: str, state: str | None) -> tuple[str, str]:
     if state is None:
         return f"{delivery_id}: not in the ledger", "`publisher status --all` lists the ids"
     if state == "uncertain":
-        return (f"{delivery_id}: cannot retry: it is uncertain (it may be on the Page already)",
-                f"look on the Page, then `publisher resolve {delivery_id} --sent URL` if it is "
-                "there, or `--not-sent` to send it again")  # fmt: skip
+        return (
+            f"{delivery_id}: cannot retry: it is uncertain (it may be on the Page already)",
+            f"look on the Page, then `publisher resolve {delivery_id} --sent URL` if it is "
+            "there, or `--not-sent` to send it again",
+        )
     if state in ("pending", "retrying", "sending"):
-        return (f"{delivery_id}: nothing to retry: it is {state} and goes out by itself",
-                "`publisher status` shows when")  # fmt: skip
-    return (f"{delivery_id}: cannot retry ({state})",
-            "only failed deliveries can be retried")  # fmt: skip
+        return (
+            f"{delivery_id}: nothing to retry: it is {state} and goes out by itself",
+            "`publisher status` shows when",
+        )
+    return (f"{delivery_id}: cannot retry ({state})", "only failed deliveries can be retried")
 
 
 def after_token_expiry(config: Any, deliveries: Sequence[Any], now: Any) -> list[str]:
@@ -54,10 +59,13 @@ def after_token_expiry(config: Any, deliveries: Sequence[Any], now: Any) -> list
     warnings = []
     tz = zone(config.timezone)
     ends = {
-        name: (cfg.options["token_expires_at"], datetime.combine(
-            cfg.options["token_expires_at"], time(0, 0), tz))
-        for name, cfg in config.channels.items() if cfg.options.get("token_expires_at")
-    }  # fmt: skip
+        name: (
+            cfg.options["token_expires_at"],
+            datetime.combine(cfg.options["token_expires_at"], time(0, 0), tz),
+        )
+        for name, cfg in config.channels.items()
+        if cfg.options.get("token_expires_at")
+    }
     after: dict[str, list[Any]] = {name: [] for name in ends}
     for d in deliveries:
         if d.channel in ends and d.due_at >= max(ends[d.channel][1], now):
@@ -94,5 +102,7 @@ def resolved(delivery_id: str, done: bool, sent_url: str | None, row: Any) -> st
             f"{delivery_id}: nothing to do: it is already sent ({row.remote_url or row.remote_id})"
         )
     state = row.state.value if row is not None else "not in the ledger"
-    raise UsageError(f"{delivery_id}: cannot resolve ({state})",
-                     "only uncertain deliveries can be resolved; see `publisher status`")  # fmt: skip
+    raise UsageError(
+        f"{delivery_id}: cannot resolve ({state})",
+        "only uncertain deliveries can be resolved; see `publisher status`",
+    )

@@ -26,9 +26,16 @@ def content_hash(delivery: Delivery, cfg: ChannelConfig) -> str:
         except OSError:
             image_stamp = str(image)
     parts: list[Any] = [
-        delivery.kind, post.title, post.body, post.link, image_stamp, post.image_alt, post.tags,
-        over, post.event if delivery.is_reminder else None,
-    ]  # fmt: skip
+        delivery.kind,
+        post.title,
+        post.body,
+        post.link,
+        image_stamp,
+        post.image_alt,
+        post.tags,
+        over,
+        post.event if delivery.is_reminder else None,
+    ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 

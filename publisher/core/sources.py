@@ -109,33 +109,47 @@ def _source(
     if not CHANNEL_NAME.match(name):
         raise ConfigError(f"{prefix}: bad source name", "use lowercase letters, digits, - and _")
     if isinstance(table, dict) and "type" in table and table["type"] != "feed":
-        raise ConfigError(f"{prefix}.type: {table['type']!r} is not a source type",
-                          'use type = "feed" (RSS or Atom)')  # fmt: skip
+        raise ConfigError(
+            f"{prefix}.type: {table['type']!r} is not a source type",
+            'use type = "feed" (RSS or Atom)',
+        )
     values = _section(table, SOURCE_KEYS, prefix)
     language = values["language"] or languages[0]
     if language not in languages:
-        raise ConfigError(f"{prefix}.language: {language!r} is not in publisher.languages",
-                          "add it to [publisher].languages or change it here")  # fmt: skip
+        raise ConfigError(
+            f"{prefix}.language: {language!r} is not in publisher.languages",
+            "add it to [publisher].languages or change it here",
+        )
     chosen = values["channels"]
     if chosen is None:
-        chosen = tuple(n for n, c in channels.items()
-                       if not capabilities(c.type).feed and language in c.languages)  # fmt: skip
+        chosen = tuple(
+            n
+            for n, c in channels.items()
+            if not capabilities(c.type).feed and language in c.languages
+        )
         if not chosen:
-            raise ConfigError(f"{prefix}: no social channel takes language {language!r}",
-                              f"set {prefix}.channels to the channels its items go to")  # fmt: skip
+            raise ConfigError(
+                f"{prefix}: no social channel takes language {language!r}",
+                f"set {prefix}.channels to the channels its items go to",
+            )
     for channel in chosen:
         if channel not in channels:
-            raise ConfigError(f"{prefix}.channels: unknown channel {channel!r}",
-                              f"configured channels: {', '.join(channels) or '(none)'}")  # fmt: skip
+            raise ConfigError(
+                f"{prefix}.channels: unknown channel {channel!r}",
+                f"configured channels: {', '.join(channels) or '(none)'}",
+            )
         if language not in channels[channel].languages:
-            raise ConfigError(f"{prefix}.channels: channel {channel!r} does not take "
-                              f"language {language!r}",
-                              "remove it, or add the language to that channel")  # fmt: skip
+            raise ConfigError(
+                f"{prefix}.channels: channel {channel!r} does not take language {language!r}",
+                "remove it, or add the language to that channel",
+            )
     folder = values["dir"] or f"imported/{name}"
     parts = folder.replace("\\", "/").split("/")
     if folder.startswith("/") or ".." in parts:
-        raise ConfigError(f"{prefix}.dir: {folder!r} must stay inside posts_dir",
-                          f'a relative folder, e.g. dir = "imported/{name}"')  # fmt: skip
+        raise ConfigError(
+            f"{prefix}.dir: {folder!r} must stay inside posts_dir",
+            f'a relative folder, e.g. dir = "imported/{name}"',
+        )
     return SourceConfig(
         name=name,
         url=values["url"],

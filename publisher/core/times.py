@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from publisher.core.errors import UsageError
+
 
 @lru_cache(maxsize=256)
 def zone(name: str) -> ZoneInfo:
@@ -80,8 +82,6 @@ def option_time(
     """A time a person typed (DESIGN §8): ISO date or date-time (wall time in ``timezone``
     unless it carries an offset), ``YYYY-MM``, ``today``, ``tomorrow``, ``now``, or a signed
     duration from now (``-7d``, ``+2w``, ``+12h``)."""
-    from publisher.core.errors import UsageError
-
     if value is None:
         return None
     text = value.strip().lower()

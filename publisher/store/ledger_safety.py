@@ -127,21 +127,50 @@ def distrust_overdue(
     from publisher.store.ledger import deliveries, history
 
     ids = [
-        d.id for d in overdue
-        if d.due_at <= now and expiry_reason(
-            d.due_at, d.expires_at, now, config.catch_up, is_reminder=d.is_reminder,
-            honours_catch_up=capabilities(config.channels[d.channel].type).catch_up) is None
-    ]  # fmt: skip
+        d.id
+        for d in overdue
+        if d.due_at <= now
+        and expiry_reason(
+            d.due_at,
+            d.expires_at,
+            now,
+            config.catch_up,
+            is_reminder=d.is_reminder,
+            honours_catch_up=capabilities(config.channels[d.channel].type).catch_up,
+        )
+        is None
+    ]
     if not ids:
         return []
     with ledger.engine.begin() as conn:
         pending = deliveries.c.state == State.PENDING.value
-        found = [r[0] for r in conn.execute(sa.select(deliveries.c.id).where(
-            deliveries.c.id.in_(ids)).where(pending).where(deliveries.c.attempt.is_(None)))]  # fmt: skip
+        found = [
+            r[0]
+            for r in conn.execute(
+                sa.select(deliveries.c.id)
+                .where(deliveries.c.id.in_(ids))
+                .where(pending)
+                .where(deliveries.c.attempt.is_(None))
+            )
+        ]
         if found:
-            conn.execute(deliveries.update().where(deliveries.c.id.in_(found)).where(pending)
-                         .values(was_uncertain=True, error=DISTRUSTED, updated_at=now))  # fmt: skip
-            conn.execute(history.insert(), [
-                {"delivery_id": i, "at": now, "state": State.PENDING.value,
-                 "detail": DISTRUSTED, "worker": ledger.worker} for i in found])  # fmt: skip
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(found))
+                .where(pending)
+                .values(was_uncertain=True, error=DISTRUSTED, updated_at=now)
+            )
+            conn.execute(
+                history.insert(),
+                [
+                    {
+                        "delivery_id": i,
+                        "at": now,
+                        "state": State.PENDING.value,
+                        "detail": DISTRUSTED,
+                        "worker": ledger.worker,
+                    }
+                    for i in found
+                ],
+            )
     return found

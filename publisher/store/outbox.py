@@ -35,13 +35,26 @@ class Outbox:
     def add(self, key: str, title: str, body: str, now: datetime) -> bool:
         """Queue one notification unless one with this key exists; True if it was new."""
         with self.ledger.engine.begin() as conn:
-            return self._insert(conn, {"key": key, "title": title, "body": body, "attempts": 0,
-                                       "created_at": now, "updated_at": now})  # fmt: skip
+            return self._insert(
+                conn,
+                {
+                    "key": key,
+                    "title": title,
+                    "body": body,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
 
     def add_from_history(
-        self, now: datetime, message: Message, states: Collection[str], max_age: timedelta,
+        self,
+        now: datetime,
+        message: Message,
+        states: Collection[str],
+        max_age: timedelta,
         rescan: timedelta,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Queue an alert for each new history entry in ``states``; keep a cursor of what is read.
 
         Entries younger than ``rescan`` are read again next time, since PostgreSQL may commit
@@ -59,8 +72,15 @@ class Outbox:
             for row in rows:
                 if row.state in states and row.at >= now - max_age:
                     title, body = message(row.delivery_id, row.state, row.detail)
-                    values = {"key": f"history:{row.seq}", "seq": row.seq, "title": title,
-                              "body": body, "attempts": 0, "created_at": now, "updated_at": now}  # fmt: skip
+                    values = {
+                        "key": f"history:{row.seq}",
+                        "seq": row.seq,
+                        "title": title,
+                        "body": body,
+                        "attempts": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                     self._insert(conn, values)
             settled = [r.seq for r in rows if r.at <= now - rescan]
             if settled:

@@ -65,11 +65,24 @@ class SentRows:
                 .where(deliveries.c.id == delivery_id)
                 .where(deliveries.c.state == "sent")
                 .where(deliveries.c.payload == json.dumps(before, sort_keys=True))
-                .values(payload=json.dumps(payload, sort_keys=True), changed=False,
-                        sent_hash=deliveries.c.content_hash, updated_at=now)
-            ).rowcount  # fmt: skip
+                .values(
+                    payload=json.dumps(payload, sort_keys=True),
+                    changed=False,
+                    sent_hash=deliveries.c.content_hash,
+                    updated_at=now,
+                )
+            ).rowcount
             if done == 1 and detail is not None:
-                conn.execute(history.insert(), [{"delivery_id": delivery_id, "at": now,
-                                                 "state": "sent", "detail": detail,
-                                                 "worker": self.worker}])  # fmt: skip
+                conn.execute(
+                    history.insert(),
+                    [
+                        {
+                            "delivery_id": delivery_id,
+                            "at": now,
+                            "state": "sent",
+                            "detail": detail,
+                            "worker": self.worker,
+                        }
+                    ],
+                )
         return bool(done == 1)

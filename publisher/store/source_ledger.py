@@ -97,8 +97,15 @@ class SourceLedger:
             ).first()
         if row is None:
             return PollState()
-        return PollState(row.url, row.etag, row.last_modified, row.polled_at, row.ok_at,
-                         row.failing_since, row.notified)  # fmt: skip
+        return PollState(
+            row.url,
+            row.etag,
+            row.last_modified,
+            row.polled_at,
+            row.ok_at,
+            row.failing_since,
+            row.notified,
+        )
 
     def item_states(self, source: str) -> dict[str, str]:
         with self.engine.connect() as conn:
@@ -115,32 +122,47 @@ class SourceLedger:
             return
         statement = _insert(self.ledger, source_items).on_conflict_do_nothing()
         with self.engine.begin() as conn:
-            conn.execute(statement, [{"source": source, "item_key": k, "identity": i,
-                                      "state": SEEN, "seen_at": now} for k, i in items])  # fmt: skip
+            conn.execute(
+                statement,
+                [
+                    {"source": source, "item_key": k, "identity": i, "state": SEEN, "seen_at": now}
+                    for k, i in items
+                ],
+            )
 
     def claim(self, source: str, key: str, identity: str, now: datetime, *, seen_too: bool) -> bool:
         """Take an item for import; False when it is taken already (imported, or by another)."""
         # RETURNING, not rowcount: psycopg reports -1 rows for ON CONFLICT DO NOTHING.
-        statement = _insert(self.ledger, source_items).values(
-            source=source, item_key=key, identity=identity, state=CLAIMED, seen_at=now
-        ).on_conflict_do_nothing().returning(source_items.c.item_key)  # fmt: skip
+        statement = (
+            _insert(self.ledger, source_items)
+            .values(source=source, item_key=key, identity=identity, state=CLAIMED, seen_at=now)
+            .on_conflict_do_nothing()
+            .returning(source_items.c.item_key)
+        )
         with self.engine.begin() as conn:
             if conn.execute(statement).first() is not None:
                 return True
             if not seen_too:
                 return False
             c = source_items.c
-            return conn.execute(
-                source_items.update().where(c.source == source, c.item_key == key,
-                                            c.state == SEEN).values(state=CLAIMED)
-                .returning(c.item_key)
-            ).first() is not None  # fmt: skip
+            return (
+                conn.execute(
+                    source_items.update()
+                    .where(c.source == source, c.item_key == key, c.state == SEEN)
+                    .values(state=CLAIMED)
+                    .returning(c.item_key)
+                ).first()
+                is not None
+            )
 
     def imported(self, source: str, key: str, path: str, now: datetime) -> None:
         c = source_items.c
         with self.engine.begin() as conn:
-            conn.execute(source_items.update().where(c.source == source, c.item_key == key)
-                         .values(state=IMPORTED, imported_at=now, path=path))  # fmt: skip
+            conn.execute(
+                source_items.update()
+                .where(c.source == source, c.item_key == key)
+                .values(state=IMPORTED, imported_at=now, path=path)
+            )
 
     def release(self, source: str, key: str, back_to: str | None) -> None:
         """Undo a claim whose file could not be written, so the next poll tries again."""
@@ -160,8 +182,11 @@ class SourceLedger:
 
     def queue_alert(self, key: str, title: str, body: str, now: datetime) -> bool:
         """Put one notification in the outbox (``publisher.app.notify`` delivers it); once per key."""
-        statement = _insert(self.ledger, notifications).values(
-            key=key, title=title, body=body, attempts=0, created_at=now, updated_at=now
-        ).on_conflict_do_nothing().returning(notifications.c.key)  # fmt: skip
+        statement = (
+            _insert(self.ledger, notifications)
+            .values(key=key, title=title, body=body, attempts=0, created_at=now, updated_at=now)
+            .on_conflict_do_nothing()
+            .returning(notifications.c.key)
+        )
         with self.engine.begin() as conn:
             return conn.execute(statement).first() is not None

@@ -91,8 +91,10 @@ def entries(
             payload = row.payload
             text = str((row.attempt or {}).get("text") or "")
             if row.changed:
-                warnings = (f"the post changed after it was sent; it is not posted again: "
-                            f"`publisher update {delivery.id}` edits it (feeds: the next run)",)  # fmt: skip
+                warnings = (
+                    f"the post changed after it was sent; it is not posted again: "
+                    f"`publisher update {delivery.id}` edits it (feeds: the next run)",
+                )
         else:
             draft = channels[delivery.channel].render(delivery)
             payload, text = draft.payload, draft.text
@@ -103,8 +105,17 @@ def entries(
         if small and not (row is not None and row.state is State.SENT):
             warnings = (*warnings, small)
         local = delivery.due_at.astimezone(zone(config.timezone))
-        out.append(Entry(delivery, state, payload, tuple(warnings), local,
-                         row.remote_url if row else None, text))  # fmt: skip
+        out.append(
+            Entry(
+                delivery,
+                state,
+                payload,
+                tuple(warnings),
+                local,
+                row.remote_url if row else None,
+                text,
+            )
+        )
     return out
 
 
@@ -139,10 +150,16 @@ LIST_HEADER = ("when", "channel", "lang", "kind", "state", "title")
 def as_list(items: list[Entry]) -> str:
     """One line per delivery (local time, channel, language, kind, state, title), for reading."""
     rows = [
-        (f"{i.due_local:%Y-%m-%d %H:%M %Z}", i.delivery.channel, i.delivery.language,
-         i.delivery.kind, i.state, printable(i.delivery.post.title))
+        (
+            f"{i.due_local:%Y-%m-%d %H:%M %Z}",
+            i.delivery.channel,
+            i.delivery.language,
+            i.delivery.kind,
+            i.state,
+            printable(i.delivery.post.title),
+        )
         for i in items
-    ]  # fmt: skip
+    ]
     lines = table([LIST_HEADER, *rows])
     warned = sum(1 for i in items if i.warnings)
     tail = f"{len(items)} {'delivery' if len(items) == 1 else 'deliveries'}"
@@ -154,8 +171,10 @@ def as_list(items: list[Entry]) -> str:
 def table(rows: list[tuple[str, ...]]) -> list[str]:
     """Left-aligned columns two spaces apart; the last column is not padded."""
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
-    return ["  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
-            for r in rows]  # fmt: skip
+    return [
+        "  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+        for r in rows
+    ]
 
 
 def printable(value: str) -> str:

@@ -96,10 +96,16 @@ def status_text(
         return "nothing pending, nothing changed in the last 7 days (use --all for everything)"
     tz = config.timezone
     cells = [
-        (local_text(r.due_at, tz), r.state.value, r.channel, r.language, r.kind,
-         printable(titles.get((r.post, r.language), f"({r.post}: no post file now)")))
+        (
+            local_text(r.due_at, tz),
+            r.state.value,
+            r.channel,
+            r.language,
+            r.kind,
+            printable(titles.get((r.post, r.language), f"({r.post}: no post file now)")),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
     lines = table([HEADER, *cells])
     out = [lines[0]]
     pad = " " * 2
@@ -129,8 +135,10 @@ def details(row: LedgerRow, timezone: str) -> list[str]:
     if row.state is State.FAILED:
         lines.append(f"fix the cause, then `publisher retry {ident}`")
     elif row.state is State.UNCERTAIN:
-        lines.append(f"look on the Page, then `publisher resolve {ident} --sent URL` or "
-                     "`--not-sent` (the next run also looks for it)")  # fmt: skip
+        lines.append(
+            f"look on the Page, then `publisher resolve {ident} --sent URL` or "
+            "`--not-sent` (the next run also looks for it)"
+        )
     elif row.state is State.RETRYING and row.next_attempt_at:
         lines.append(f"next attempt {local_text(row.next_attempt_at, timezone)}")
     return lines

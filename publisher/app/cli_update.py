@@ -26,9 +26,9 @@ def update(opts: Options, ids: tuple[str, ...]) -> None:
     item keeps its guid and date. `publisher status` marks the deliveries that changed."""
     from publisher.app.corrections import correct
     from publisher.app.runner import Runner
-    from publisher.app.status import printable
     from publisher.channels import build_channels
     from publisher.core.models import State
+    from publisher.core.printable import printable
 
     config = load(opts)
     ledger = need_ledger(config)

@@ -13,6 +13,7 @@ from publisher.core.config import Config
 from publisher.core.image_size import small_image_warning
 from publisher.core.models import Delivery, LedgerRow, State
 from publisher.core.plan import preview_state
+from publisher.core.printable import printable
 from publisher.core.times import iso_utc, zone
 
 #: Ledger states preview shows as recorded; cancelled ones come back when their post does.
@@ -175,13 +176,6 @@ def table(rows: list[tuple[str, ...]]) -> list[str]:
         "  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
         for r in rows
     ]
-
-
-def printable(value: str) -> str:
-    """A title or name as one printable line: control characters shown escaped."""
-    if value.isprintable():
-        return value
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
 
 
 def _fields(payload: Mapping[str, Any], indent: str) -> list[str]:

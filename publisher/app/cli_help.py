@@ -60,13 +60,17 @@ EXAMPLES: dict[str, list[str]] = {
 
 def register(group: click.Group) -> None:
     """Add the commands that live in their own modules, then everyone's examples."""
+    from publisher.app.cli_check import check
     from publisher.app.cli_import import import_command
+    from publisher.app.cli_preview import preview
+    from publisher.app.cli_queue import queue
+    from publisher.app.cli_run import run
+    from publisher.app.cli_settle import resolve, retry
     from publisher.app.cli_status import status
     from publisher.app.cli_update import update
 
-    group.add_command(status)
-    group.add_command(update)
-    group.add_command(import_command)
+    for command in (check, queue, preview, import_command, run, status, retry, resolve, update):
+        group.add_command(command)
     add_examples(group)
 
 

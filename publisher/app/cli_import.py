@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 @click.option(
     "--dry-run", is_flag=True, help="Fetch and show what would be written; change nothing."
 )
-@click.option("--backfill", type=click.IntRange(min=0), metavar="N",
-              help="Also import up to N items already in the feed and never imported.")  # fmt: skip
+@click.option(
+    "--backfill",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Also import up to N items already in the feed and never imported.",
+)
 @click.pass_obj
 def import_command(
     opts: Options, names: tuple[str, ...], dry_run: bool, backfill: int | None
@@ -43,8 +47,9 @@ def import_command(
         raise UsageError("no sources are configured", "add a [sources.<name>] table; see README")
     unknown = [n for n in names if n not in config.sources]
     if unknown:
-        raise UsageError(f"unknown source {unknown[0]!r}",
-                         f"configured sources: {', '.join(config.sources)}")  # fmt: skip
+        raise UsageError(
+            f"unknown source {unknown[0]!r}", f"configured sources: {', '.join(config.sources)}"
+        )
     from publisher.app.importer import poll_all
 
     store: SourceLedger | None = None
@@ -59,8 +64,9 @@ def import_command(
         from publisher.store.source_ledger import SourceLedger
 
         store = SourceLedger(ledger)
-    results = poll_all(config, store, opts.now(), names=list(names) or None, backfill=backfill,
-                       dry_run=dry_run)  # fmt: skip
+    results = poll_all(
+        config, store, opts.now(), names=list(names) or None, backfill=backfill, dry_run=dry_run
+    )
     for result in results:
         for message in result.warnings:
             warn(message)
@@ -81,13 +87,18 @@ def describe(result: PollResult, dry_run: bool) -> list[str]:
     lines += [f"{name}: wrote {p}" for p in result.written]
     if result.recorded:
         done = "would import" if dry_run else "imported"
-        lines.append(f"{name}: first poll: {result.recorded} items already in the feed are "
-                     f"recorded, {done} none (--backfill N imports some)")  # fmt: skip
+        lines.append(
+            f"{name}: first poll: {result.recorded} items already in the feed are "
+            f"recorded, {done} none (--backfill N imports some)"
+        )
     if result.waiting:
         lines.append(f"{name}: {result.waiting} more new items wait for the next poll (max_new)")
     if not lines:
-        lines.append(f"{name}: not modified since the last poll" if result.not_modified
-                     else f"{name}: nothing new")  # fmt: skip
+        lines.append(
+            f"{name}: not modified since the last poll"
+            if result.not_modified
+            else f"{name}: nothing new"
+        )
     return lines
 
 

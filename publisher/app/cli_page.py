@@ -46,8 +46,10 @@ def write_page(
         try:
             output.write_text(html, encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"-o {output}: cannot write ({exc.strerror})",
-                             "check that the folder exists and is writable") from None  # fmt: skip
+            raise UsageError(
+                f"-o {output}: cannot write ({exc.strerror})",
+                "check that the folder exists and is writable",
+            ) from None
     else:
         sys.stdout.write(html)
         return

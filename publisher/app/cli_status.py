@@ -20,15 +20,32 @@ STATES = ("pending", "sending", "retrying", "sent", "failed", "uncertain", "canc
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="A JSON array on stdout.")
 @click.option("--all", "show_all", is_flag=True, help="Every delivery, not only recent ones.")
-@click.option("--state", "states", multiple=True, type=click.Choice(STATES), metavar="STATE",
-              help=f"Only deliveries in this state (repeatable): {', '.join(STATES)}.")  # fmt: skip
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(STATES),
+    metavar="STATE",
+    help=f"Only deliveries in this state (repeatable): {', '.join(STATES)}.",
+)
 @click.option("--channel", "channel", metavar="NAME", help="Only this channel.")
 @click.option("--post", "post", metavar="ID", help="Only this post id.")
-@click.option("--since", metavar="T", help="Only deliveries sent, failed or edited since T, "
-              "e.g. -7d, 2027-05, today, 2027-05-03T10:00.")  # fmt: skip
+@click.option(
+    "--since",
+    metavar="T",
+    help="Only deliveries sent, failed or edited since T, "
+    "e.g. -7d, 2027-05, today, 2027-05-03T10:00.",
+)
 @click.pass_obj
-def status(opts: Options, as_json: bool, show_all: bool, states: tuple[str, ...],
-           channel: str | None, post: str | None, since: str | None) -> None:  # fmt: skip
+def status(
+    opts: Options,
+    as_json: bool,
+    show_all: bool,
+    states: tuple[str, ...],
+    channel: str | None,
+    post: str | None,
+    since: str | None,
+) -> None:
     """The ledger: unsettled deliveries and those changed in the last 7 days."""
     from publisher.app.status import Filters, no_ledger_text, parse_states, status_rows, status_text
     from publisher.app.status import as_json as row_json

@@ -26,9 +26,9 @@ def update(opts: Options, ids: tuple[str, ...]) -> None:
     item keeps its guid and date. `publisher status` marks the deliveries that changed."""
     from publisher.app.corrections import correct
     from publisher.app.runner import Runner
-    from publisher.app.status import printable
     from publisher.channels import build_channels
     from publisher.core.models import State
+    from publisher.core.printable import printable
 
     config = load(opts)
     ledger = need_ledger(config)
@@ -46,22 +46,27 @@ def update(opts: Options, ids: tuple[str, ...]) -> None:
             status = max(status, ExitStatus.BAD_INPUT)
             continue
         if row.state is not State.SENT:
-            click.echo(f"{shown}: nothing to do: it is {row.state.value}, not sent; "
-                       "it goes out as the file says now")  # fmt: skip
+            click.echo(
+                f"{shown}: nothing to do: it is {row.state.value}, not sent; "
+                "it goes out as the file says now"
+            )
             continue
         if not row.changed:
             click.echo(f"{shown}: nothing to do: the live post matches its post file")
             continue
-        found = correct(ledger, channels, runner.plan.by_id(), opts.now(), ids=[delivery_id],
-                        on_demand=True)  # fmt: skip
+        found = correct(
+            ledger, channels, runner.plan.by_id(), opts.now(), ids=[delivery_id], on_demand=True
+        )
         done = found[0] if found else None
         if done is not None and done.done:
             click.echo(f"{shown}: {done.detail}")
         else:
             why = done.detail if done is not None else "its channel is not configured now"
-            error(f"{shown}: not edited: {why}",
-                  "the live post is unchanged and still marked sent; fix the cause and run "
-                  "`publisher update` again, or edit it by hand")  # fmt: skip
+            error(
+                f"{shown}: not edited: {why}",
+                "the live post is unchanged and still marked sent; fix the cause and run "
+                "`publisher update` again, or edit it by hand",
+            )
             status = max(status, ExitStatus.DELIVERY_FAILED)
     from publisher.app.runner import RunReport
 

@@ -89,15 +89,29 @@ def correct(
             continue
         delivery = planned.get(row.id)
         if delivery is None:
-            out.append(Correction(row.id, row.channel, False,
-                                  "its post file is gone or has errors now", attempted=False))  # fmt: skip
+            out.append(
+                Correction(
+                    row.id,
+                    row.channel,
+                    False,
+                    "its post file is gone or has errors now",
+                    attempted=False,
+                )
+            )
             continue
         out.append(_correct_one(ledger, channel, row, delivery, now, feed=feed))
     return out
 
 
-def _correct_one(ledger: Ledger, channel: Channel, row: LedgerRow, delivery: Delivery,
-                 now: datetime, *, feed: bool) -> Correction:  # fmt: skip
+def _correct_one(
+    ledger: Ledger,
+    channel: Channel,
+    row: LedgerRow,
+    delivery: Delivery,
+    now: datetime,
+    *,
+    feed: bool,
+) -> Correction:
     draft = channel.render(delivery)
     digest = content_hash(delivery, channel.config)
     if draft.errors:
@@ -110,9 +124,14 @@ def _correct_one(ledger: Ledger, channel: Channel, row: LedgerRow, delivery: Del
         else:
             edit = getattr(channel, "edit", None)
             if edit is None:
-                return Correction(row.id, row.channel, False,
-                                  f"channel {row.channel!r} cannot edit a live post; "
-                                  "change it by hand on the network", attempted=False)  # fmt: skip
+                return Correction(
+                    row.id,
+                    row.channel,
+                    False,
+                    f"channel {row.channel!r} cannot edit a live post; "
+                    "change it by hand on the network",
+                    attempted=False,
+                )
             receipt = edit(row.remote_id or "", draft)
             receipt_url = receipt.remote_url or row.remote_url
     except (ChannelError, TokenMissing) as exc:
@@ -123,9 +142,14 @@ def _correct_one(ledger: Ledger, channel: Channel, row: LedgerRow, delivery: Del
             deliveries.update()
             .where(deliveries.c.id == row.id)
             .where(deliveries.c.state == State.SENT.value)
-            .values(payload=json.dumps(draft.payload, sort_keys=True), changed=False,
-                    sent_hash=digest, content_hash=digest, updated_at=now)
-        )  # fmt: skip
+            .values(
+                payload=json.dumps(draft.payload, sort_keys=True),
+                changed=False,
+                sent_hash=digest,
+                content_hash=digest,
+                updated_at=now,
+            )
+        )
         _log(conn, ledger, row.id, EDITED, detail, now)
     return Correction(row.id, row.channel, True, detail)
 
@@ -159,7 +183,11 @@ def _failed(ledger: Ledger, row: LedgerRow, message: str, now: datetime) -> Corr
     return Correction(row.id, row.channel, False, message)
 
 
-def _log(conn: sa.Connection, ledger: Ledger, delivery_id: str, state: str, detail: str,
-         now: datetime) -> None:  # fmt: skip
-    conn.execute(history.insert().values(delivery_id=delivery_id, at=now, state=state,
-                                         detail=detail, worker=ledger.worker))  # fmt: skip
+def _log(
+    conn: sa.Connection, ledger: Ledger, delivery_id: str, state: str, detail: str, now: datetime
+) -> None:
+    conn.execute(
+        history.insert().values(
+            delivery_id=delivery_id, at=now, state=state, detail=detail, worker=ledger.worker
+        )
+    )

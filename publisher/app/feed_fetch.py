@@ -83,14 +83,20 @@ def fetch(
         if problem:
             raise SourceError(f"{what}: {problem}", "use an https:// address")
         try:
-            response = http.get(current, headers=headers, timeout=(timeout, timeout),
-                                allow_redirects=False, stream=True)  # fmt: skip
+            response = http.get(
+                current,
+                headers=headers,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                stream=True,
+            )
         except requests.Timeout:
             raise _timeout(what, timeout) from None
         except requests.RequestException as exc:
-            raise SourceError(f"{what}: cannot reach {_host(current)} ({_reason(exc)})",
-                              "check the address and the network; it is tried again "
-                              "at the next poll") from None  # fmt: skip
+            raise SourceError(
+                f"{what}: cannot reach {_host(current)} ({_reason(exc)})",
+                "check the address and the network; it is tried again at the next poll",
+            ) from None
         with response:
             if response.is_redirect and "location" in response.headers:
                 target = urljoin(current, response.headers["location"])
@@ -104,17 +110,22 @@ def fetch(
                 return Fetched(304, b"", dict(response.headers), current, moved_to)
             if response.status_code in (404, 410):
                 gone = "is gone (HTTP 410)" if response.status_code == 410 else "was not found"
-                raise SourceError(f"{what}: {current} {gone}",
-                                  "check the address on the website and update it "
-                                  "(or remove the source)")  # fmt: skip
+                raise SourceError(
+                    f"{what}: {current} {gone}",
+                    "check the address on the website and update it (or remove the source)",
+                )
             if response.status_code >= 400:
-                raise SourceError(f"{what}: {_host(current)} answered HTTP "
-                                  f"{response.status_code} {response.reason or ''}".rstrip(),
-                                  "it is tried again at the next poll")  # fmt: skip
+                raise SourceError(
+                    f"{what}: {_host(current)} answered HTTP "
+                    f"{response.status_code} {response.reason or ''}".rstrip(),
+                    "it is tried again at the next poll",
+                )
             body = _read(response, what, limit, deadline, timeout)
             return Fetched(response.status_code, body, dict(response.headers), current, moved_to)
-    raise SourceError(f"{what}: more than {MAX_REDIRECTS} redirects from {url}",
-                      "open the address in a browser and use where it ends up")  # fmt: skip
+    raise SourceError(
+        f"{what}: more than {MAX_REDIRECTS} redirects from {url}",
+        "open the address in a browser and use where it ends up",
+    )
 
 
 def _read(
@@ -138,21 +149,26 @@ def _read(
     except requests.Timeout:
         raise _timeout(what, timeout) from None
     except requests.RequestException as exc:
-        raise SourceError(f"{what}: the answer broke off ({_reason(exc)})",
-                          "it is tried again at the next poll") from None  # fmt: skip
+        raise SourceError(
+            f"{what}: the answer broke off ({_reason(exc)})", "it is tried again at the next poll"
+        ) from None
     return b"".join(chunks)
 
 
 def _oversized(what: str, limit: int) -> SourceError:
-    return SourceError(f"{what}: the answer is larger than {limit:,} bytes",
-                       "point the source at a shorter feed (e.g. the news category's own "
-                       "feed); nothing was imported")  # fmt: skip
+    return SourceError(
+        f"{what}: the answer is larger than {limit:,} bytes",
+        "point the source at a shorter feed (e.g. the news category's own "
+        "feed); nothing was imported",
+    )
 
 
 def _timeout(what: str, timeout: float) -> SourceError:
-    return SourceError(f"{what}: no complete answer within {timeout:g} s",
-                       "it is tried again at the next poll; if the site is always slow, "
-                       "raise `timeout` in its [sources] table")  # fmt: skip
+    return SourceError(
+        f"{what}: no complete answer within {timeout:g} s",
+        "it is tried again at the next poll; if the site is always slow, "
+        "raise `timeout` in its [sources] table",
+    )
 
 
 def _host(url: str) -> str:
@@ -161,11 +177,13 @@ def _host(url: str) -> str:
 
 def _reason(exc: Exception) -> str:
     text = repr(exc)
-    for marker, words in (("Connection refused", "connection refused"),
-                          ("NameResolutionError", "unknown host name"),
-                          ("Failed to resolve", "unknown host name"),
-                          ("SSLError", "TLS certificate problem"),
-                          ("CERTIFICATE_VERIFY_FAILED", "TLS certificate problem")):  # fmt: skip
+    for marker, words in (
+        ("Connection refused", "connection refused"),
+        ("NameResolutionError", "unknown host name"),
+        ("Failed to resolve", "unknown host name"),
+        ("SSLError", "TLS certificate problem"),
+        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate problem"),
+    ):
         if marker in text:
             return words
     return type(exc).__name__

@@ -22,8 +22,30 @@ _IMAGE_SUFFIX = re.compile(r"\.(jpe?g|png|gif)(\?|$)", re.I)
 _LINK = re.compile(r"^https?://[^\s/]+(:\d+)?(/\S*)?$")
 _SENTENCE = re.compile(r"^(.+?[.!?])(\s|$)", re.S)
 #: Tags and attributes kept in an item's text; everything else is dropped by nh3.
-_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blockquote", "code",
-         "pre", "h1", "h2", "h3", "h4", "h5", "h6", "img", "figure", "figcaption"}  # fmt: skip
+_TAGS = {
+    "a",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "p",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "code",
+    "pre",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "img",
+    "figure",
+    "figcaption",
+}
 _ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}}
 
 
@@ -56,12 +78,15 @@ def parse_feed(fetched: Fetched, what: str) -> list[Item]:
     parsed = feedparser.parse(fetched.body, response_headers=headers)
     if not parsed.entries and (parsed.bozo or not parsed.version):
         if _HTML_PAGE.match(fetched.body[:2048]) or "html" in headers.get("content-type", ""):
-            raise SourceError(f"{what}: {fetched.url} is a web page, not a feed",
-                              _feed_hint(fetched))  # fmt: skip
+            raise SourceError(
+                f"{what}: {fetched.url} is a web page, not a feed", _feed_hint(fetched)
+            )
         reason = str(parsed.get("bozo_exception", "no items")).splitlines()[0][:200]
-        raise SourceError(f"{what}: {fetched.url} is not a readable feed ({reason})",
-                          "open the address in a browser: it should show RSS or Atom XML; "
-                          "ask the site's maintainer if it is broken")  # fmt: skip
+        raise SourceError(
+            f"{what}: {fetched.url} is not a readable feed ({reason})",
+            "open the address in a browser: it should show RSS or Atom XML; "
+            "ask the site's maintainer if it is broken",
+        )
     base = parsed.feed.get("link") or fetched.url
     return [_item(entry, n, base) for n, entry in enumerate(parsed.entries)]
 
@@ -152,8 +177,11 @@ def _image(entry: Any, base: str) -> str | None:
     for media in entry.get("media_content", []):
         href = media.get("url", "")
         kind = media.get("type", "")
-        if href and (media.get("medium") == "image" or kind.startswith("image/")
-                     or (not kind and not media.get("medium") and _IMAGE_SUFFIX.search(href))):  # fmt: skip
+        if href and (
+            media.get("medium") == "image"
+            or kind.startswith("image/")
+            or (not kind and not media.get("medium") and _IMAGE_SUFFIX.search(href))
+        ):
             return urljoin(base, href)
     for thumb in entry.get("media_thumbnail", []):
         if thumb.get("url"):
@@ -173,8 +201,9 @@ def markdown(fragment: str, base: str) -> str:
             return joined if joined.startswith(("http://", "https://", "mailto:")) else None
         return value
 
-    clean = nh3.clean(fragment, tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None,
-                      attribute_filter=absolute)  # fmt: skip
+    clean = nh3.clean(
+        fragment, tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None, attribute_filter=absolute
+    )
     text = markdownify(clean, heading_style="ATX", bullets="-", strip=["img"])
     lines = [line.rstrip() for line in text.strip().splitlines()]
     lines = ["\\+++" if line.strip() == "+++" else line for line in lines]
@@ -229,9 +258,13 @@ def post_file(
     for tag in (*item.tags, *source.tags):
         spelled.setdefault(tag.casefold(), tag)
     tags = tuple(spelled.values())
-    lines = ["+++", f"id = {_toml(f'{source.name}/{item.key}')}", f"title = {_toml(title)}",
-             f"publish_at = {local.isoformat()}",
-             f"channels = [{', '.join(_toml(c) for c in source.channels)}]"]  # fmt: skip
+    lines = [
+        "+++",
+        f"id = {_toml(f'{source.name}/{item.key}')}",
+        f"title = {_toml(title)}",
+        f"publish_at = {local.isoformat()}",
+        f"channels = [{', '.join(_toml(c) for c in source.channels)}]",
+    ]
     if _LINK.match(item.link):  # the post reader takes only a full http(s) URL
         lines.append(f"link = {_toml(item.link)}")
     if image:
@@ -241,8 +274,11 @@ def post_file(
     if source.mode == "review":
         lines.append("draft = true")
     where = item.link if _LINK.match(item.link) else source.url
-    lines += [f"# imported from {source.name} ({_oneline(where)})",
-              f"# at {found_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC", "+++"]  # fmt: skip
+    lines += [
+        f"# imported from {source.name} ({_oneline(where)})",
+        f"# at {found_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        "+++",
+    ]
     stem = f"{local:%Y-%m-%d}-{slug(title, item.key)}"
     return PostFile(stem, "\n".join(lines) + "\n" + (body + "\n" if body else ""), local, title)
 

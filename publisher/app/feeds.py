@@ -11,16 +11,19 @@ if TYPE_CHECKING:
     from publisher.store.ledger import Ledger
 
 
-def rebuild(name: str, channel: Channel, ledger: Ledger, written: list[str],
-            errors: list[str]) -> None:  # fmt: skip
+def rebuild(
+    name: str, channel: Channel, ledger: Ledger, written: list[str], errors: list[str]
+) -> None:
     """Rewrite one feed if stale; an unwritable file is reported and tried again next pass."""
     limit = int(channel.config.options.get("max_items", 50))
     items = [payload for _, payload in ledger.sent_payloads(name, limit)]
     try:
         changed = channel.rebuild(items)  # type: ignore[attr-defined]
     except OSError as exc:  # the file stays stale, so the next pass writes it again
-        message = (f"feed {name}: cannot write {exc.filename or 'the feed file'} "
-                   f"({exc.strerror or exc}); make its folder writable for publisher")  # fmt: skip
+        message = (
+            f"feed {name}: cannot write {exc.filename or 'the feed file'} "
+            f"({exc.strerror or exc}); make its folder writable for publisher"
+        )
         logs.get().error(message)
         errors.append(message)
         return

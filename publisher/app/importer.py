@@ -31,8 +31,12 @@ if TYPE_CHECKING:
 #: A source failing this long raises one notification.
 ALERT_AFTER = timedelta(days=1)
 #: What an imported image may be: the formats every social channel takes, by their bytes.
-IMAGE_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"GIF87a": "gif",
-               b"GIF89a": "gif"}  # fmt: skip
+IMAGE_TYPES = {
+    b"\xff\xd8\xff": "jpg",
+    b"\x89PNG\r\n\x1a\n": "png",
+    b"GIF87a": "gif",
+    b"GIF89a": "gif",
+}
 MAX_IMAGE_BYTES = 10_000_000  # Facebook's photo limit, the smallest of the channels'
 
 
@@ -69,17 +73,28 @@ def poll(
     result = PollResult(source.name)
     what = f"source {source.name!r}"
     state = store.poll_state(source.name) if store else None
-    conditional = (state is not None and state.url == source.url  # validators of that URL
-                   and not dry_run and backfill is None)  # fmt: skip
+    conditional = (
+        state is not None
+        and state.url == source.url  # validators of that URL
+        and not dry_run
+        and backfill is None
+    )
     try:
-        fetched = fetch(http, source.url, what=what, timeout=source.timeout.total_seconds(),
-                        etag=state.etag if conditional and state else None,
-                        last_modified=state.last_modified if conditional and state else None,
-                        accept="application/rss+xml, application/atom+xml, application/rdf+xml, "
-                               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")  # fmt: skip
+        fetched = fetch(
+            http,
+            source.url,
+            what=what,
+            timeout=source.timeout.total_seconds(),
+            etag=state.etag if conditional and state else None,
+            last_modified=state.last_modified if conditional and state else None,
+            accept="application/rss+xml, application/atom+xml, application/rdf+xml, "
+            "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+        )
         if fetched.moved_to:
-            result.warnings.append(f"{what}: the feed moved permanently to {fetched.moved_to}; "
-                                   f"update url in [sources.{source.name}]")  # fmt: skip
+            result.warnings.append(
+                f"{what}: the feed moved permanently to {fetched.moved_to}; "
+                f"update url in [sources.{source.name}]"
+            )
         items = [] if fetched.not_modified else parse_feed(fetched, what)
     except SourceError as exc:
         result.error = exc
@@ -118,12 +133,18 @@ def poll(
     for item in chosen:
         _import(item, source, config, store, http, now, result, seen_too=backfill is not None)
     keep_tags = not fetched.not_modified and result.waiting == 0
-    values: dict[str, object] = {"polled_at": now, "ok_at": now, "failing_since": None,
-                                 "error": None, "url": source.url}  # fmt: skip
+    values: dict[str, object] = {
+        "polled_at": now,
+        "ok_at": now,
+        "failing_since": None,
+        "error": None,
+        "url": source.url,
+    }
     if keep_tags:
         values["etag"] = fetched.headers.get("ETag") or fetched.headers.get("etag")
-        values["last_modified"] = (fetched.headers.get("Last-Modified")
-                                   or fetched.headers.get("last-modified"))  # fmt: skip
+        values["last_modified"] = fetched.headers.get("Last-Modified") or fetched.headers.get(
+            "last-modified"
+        )
     elif not fetched.not_modified:
         values["etag"] = values["last_modified"] = None  # items wait: the next GET must be full
     store.save_poll(source.name, **values)
@@ -167,19 +188,23 @@ def _import(
         if item.image_url:
             image = _image(item.image_url, folder, made.stem, source, http, result)
         if image is not None:
-            made = post_file(item, source=source, found_at=now, timezone=config.timezone,
-                             image=image)  # fmt: skip
+            made = post_file(
+                item, source=source, found_at=now, timezone=config.timezone, image=image
+            )
         problem = _unreadable(made, folder / f"{made.stem}.{source.language}.md", config)
         if problem:
             store.release(source.name, item.key, SEEN)
-            result.warnings.append(f"source {source.name!r}: {item.link or item.identity} is not "
-                                   f"imported: {problem}")  # fmt: skip
+            result.warnings.append(
+                f"source {source.name!r}: {item.link or item.identity} is not imported: {problem}"
+            )
             return
         path = write_new(folder, made, source.language)
     except OSError as exc:
         store.release(source.name, item.key, SEEN if was_seen else None)
-        result.warnings.append(f"source {source.name!r}: cannot write into {folder} "
-                               f"({exc.strerror or exc}); the item is tried again next poll")  # fmt: skip
+        result.warnings.append(
+            f"source {source.name!r}: cannot write into {folder} "
+            f"({exc.strerror or exc}); the item is tried again next poll"
+        )
         return
     store.imported(source.name, item.key, str(path), now)
     result.written.append(str(path))
@@ -187,17 +212,27 @@ def _import(
 
 
 def _image(
-    url: str, folder: Path, stem: str, source: SourceConfig, http: requests.Session,
+    url: str,
+    folder: Path,
+    stem: str,
+    source: SourceConfig,
+    http: requests.Session,
     result: PollResult,
-) -> str | None:  # fmt: skip
+) -> str | None:
     """Download the item's image beside its post file; None (and a warning) if it is not fit."""
     what = f"source {source.name!r}: the image"
     problem = url_problem(url)
     try:
         if problem:
             raise SourceError(f"{what}: {problem}")
-        body = fetch(http, url, what=what, timeout=source.timeout.total_seconds(),
-                     limit=MAX_IMAGE_BYTES, accept="image/*").body  # fmt: skip
+        body = fetch(
+            http,
+            url,
+            what=what,
+            timeout=source.timeout.total_seconds(),
+            limit=MAX_IMAGE_BYTES,
+            accept="image/*",
+        ).body
     except SourceError as exc:
         result.warnings.append(f"{exc.message}; the post has no image")
         return None
@@ -298,8 +333,9 @@ def poll_all(
             state = store.poll_state(name) if due_only and store is not None else None
             if state is not None and not is_due(state.polled_at, source, now):
                 continue
-            results.append(poll(source, config, store, http, now, backfill=backfill,
-                                dry_run=dry_run))  # fmt: skip
+            results.append(
+                poll(source, config, store, http, now, backfill=backfill, dry_run=dry_run)
+            )
     finally:
         http.close()
     return results

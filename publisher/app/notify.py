@@ -141,8 +141,7 @@ class Notifier:
             elif row.attempts + 1 >= MAX_ATTEMPTS:
                 logs.get().error(f"notification not delivered, giving up: {row.title} ({error})")
             else:
-                logs.get().warning(f"notification not delivered, will retry: {row.title} "
-                                   f"({error})")  # fmt: skip
+                logs.get().warning(f"notification not delivered, will retry: {row.title} ({error})")
         return sent
 
     def _attempt(self, title: str, body: str) -> tuple[bool, str | None]:

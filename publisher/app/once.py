@@ -53,8 +53,12 @@ def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> Run
         clock = clock or now_utc
         if lock is not None:
             for taken in ledger.take_over_sending(clock(), all_rows=True):
-                logs.state_change(taken, split_delivery_id(taken)[2], "uncertain",
-                                  "the last run stopped while sending; looking for it")  # fmt: skip
+                logs.state_change(
+                    taken,
+                    split_delivery_id(taken)[2],
+                    "uncertain",
+                    "the last run stopped while sending; looking for it",
+                )
         notifier = Notifier(config, ledger, clock, os.environ)
         notifier.setup()
         runner = Runner(config, ledger, build_channels(config), clock)

@@ -13,6 +13,7 @@ from publisher.core.config import Config
 from publisher.core.image_size import small_image_warning
 from publisher.core.models import Delivery, LedgerRow, State
 from publisher.core.plan import preview_state
+from publisher.core.printable import printable
 from publisher.core.times import iso_utc, zone
 
 #: Ledger states preview shows as recorded; cancelled ones come back when their post does.
@@ -91,8 +92,10 @@ def entries(
             payload = row.payload
             text = str((row.attempt or {}).get("text") or "")
             if row.changed:
-                warnings = (f"the post changed after it was sent; it is not posted again: "
-                            f"`publisher update {delivery.id}` edits it (feeds: the next run)",)  # fmt: skip
+                warnings = (
+                    f"the post changed after it was sent; it is not posted again: "
+                    f"`publisher update {delivery.id}` edits it (feeds: the next run)",
+                )
         else:
             draft = channels[delivery.channel].render(delivery)
             payload, text = draft.payload, draft.text
@@ -103,8 +106,17 @@ def entries(
         if small and not (row is not None and row.state is State.SENT):
             warnings = (*warnings, small)
         local = delivery.due_at.astimezone(zone(config.timezone))
-        out.append(Entry(delivery, state, payload, tuple(warnings), local,
-                         row.remote_url if row else None, text))  # fmt: skip
+        out.append(
+            Entry(
+                delivery,
+                state,
+                payload,
+                tuple(warnings),
+                local,
+                row.remote_url if row else None,
+                text,
+            )
+        )
     return out
 
 
@@ -139,10 +151,16 @@ LIST_HEADER = ("when", "channel", "lang", "kind", "state", "title")
 def as_list(items: list[Entry]) -> str:
     """One line per delivery (local time, channel, language, kind, state, title), for reading."""
     rows = [
-        (f"{i.due_local:%Y-%m-%d %H:%M %Z}", i.delivery.channel, i.delivery.language,
-         i.delivery.kind, i.state, printable(i.delivery.post.title))
+        (
+            f"{i.due_local:%Y-%m-%d %H:%M %Z}",
+            i.delivery.channel,
+            i.delivery.language,
+            i.delivery.kind,
+            i.state,
+            printable(i.delivery.post.title),
+        )
         for i in items
-    ]  # fmt: skip
+    ]
     lines = table([LIST_HEADER, *rows])
     warned = sum(1 for i in items if i.warnings)
     tail = f"{len(items)} {'delivery' if len(items) == 1 else 'deliveries'}"
@@ -154,15 +172,10 @@ def as_list(items: list[Entry]) -> str:
 def table(rows: list[tuple[str, ...]]) -> list[str]:
     """Left-aligned columns two spaces apart; the last column is not padded."""
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
-    return ["  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
-            for r in rows]  # fmt: skip
-
-
-def printable(value: str) -> str:
-    """A title or name as one printable line: control characters shown escaped."""
-    if value.isprintable():
-        return value
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+    return [
+        "  ".join([*(v.ljust(w) for v, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+        for r in rows
+    ]
 
 
 def _fields(payload: Mapping[str, Any], indent: str) -> list[str]:

@@ -62,8 +62,9 @@ def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[
     post = read_post(source, home)
     if post.problems:  # e.g. an unknown channel: refused exactly as `check` reports it
         first = post.problems[0]
-        raise PostError(first.path, "; ".join(p.reason for p in post.problems), first.hint,
-                        first.line)  # fmt: skip
+        raise PostError(
+            first.path, "; ".join(p.reason for p in post.problems), first.hint, first.line
+        )
     target = source if inside else config.posts_dir / source.name
     placed = ""
     if not inside and _clashes(_copies(post, source, config.posts_dir)):
@@ -94,8 +95,7 @@ def queue_file(path: Path, config: Config, now: datetime | None = None) -> list[
         copies = _copies(post, source, target.parent)
         for image, dest in copies:
             if dest.exists() and dest.read_bytes() != image.read_bytes():
-                raise PostError(str(path), f"{dest} exists with other content",
-                                "rename the image")  # fmt: skip
+                raise PostError(str(path), f"{dest} exists with other content", "rename the image")
         for image, dest in copies:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(image, dest)

@@ -38,8 +38,10 @@ def log_result(result: PollResult) -> None:
     for path in result.written:
         log.info(f"source {result.source}: wrote {path}")
     if result.recorded:
-        log.info(f"source {result.source}: first poll: {result.recorded} items recorded, "
-                 "none imported (publisher import --backfill N imports some)")  # fmt: skip
+        log.info(
+            f"source {result.source}: first poll: {result.recorded} items recorded, "
+            "none imported (publisher import --backfill N imports some)"
+        )
     if result.waiting:
         log.info(f"source {result.source}: {result.waiting} new items wait for the next poll")
 
@@ -90,11 +92,17 @@ class SourcePoller:
             first = now if last is None else max(now, last + source.every)
             jitter = min(source.every * JITTER_SHARE, MAX_JITTER).total_seconds()
             self.scheduler.add_job(
-                self.kick, IntervalTrigger(seconds=source.every.total_seconds(),
-                                           jitter=int(jitter) or None, timezone=UTC),
-                args=[name], id=f"source:{name}", replace_existing=True, coalesce=True,
-                misfire_grace_time=None, next_run_time=first.astimezone(UTC),
-            )  # fmt: skip
+                self.kick,
+                IntervalTrigger(
+                    seconds=source.every.total_seconds(), jitter=int(jitter) or None, timezone=UTC
+                ),
+                args=[name],
+                id=f"source:{name}",
+                replace_existing=True,
+                coalesce=True,
+                misfire_grace_time=None,
+                next_run_time=first.astimezone(UTC),
+            )
 
     def kick(self, name: str) -> None:
         """Start a poll of ``name``; a source still being polled is not polled twice at once."""
@@ -109,12 +117,15 @@ class SourcePoller:
         from publisher.store.source_ledger import SourceLedger
 
         try:
-            for result in poll_all(self.config, SourceLedger(self.ledger), self.clock(),
-                                   names=[name]):  # fmt: skip
+            for result in poll_all(
+                self.config, SourceLedger(self.ledger), self.clock(), names=[name]
+            ):
                 log_result(result)
         except Exception as exc:  # noqa: BLE001 - e.g. the database is away: next interval
-            logs.get().error(f"source {name}: {type(exc).__name__}: {scrub(str(exc))}; "
-                             "trying again at the next poll")  # fmt: skip
+            logs.get().error(
+                f"source {name}: {type(exc).__name__}: {scrub(str(exc))}; "
+                "trying again at the next poll"
+            )
         finally:
             with self._lock:
                 self._busy.discard(name)

@@ -7,18 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from publisher.app.preview import table
 from publisher.core.config import Config
 from publisher.core.models import UNSETTLED, LedgerRow, State
 from publisher.core.printable import printable
 from publisher.core.times import iso_utc, local_text, zone
-from publisher.store.ledger import Ledger, history
+from publisher.store.ledger import Ledger
 
 RECENT = timedelta(days=7)
-#: History entries that are not a change a person asks about ("planned" is the first sync).
-QUIET_DETAILS = ("planned",)
 HEADER = ("due", "state", "channel", "lang", "kind", "title")
 
 
@@ -56,19 +52,6 @@ def as_json(row: LedgerRow, title: str | None, timezone: str) -> dict[str, Any]:
     }
 
 
-def changed_since(ledger: Ledger, since: datetime) -> set[str]:
-    """Deliveries whose state or remote post changed at or after ``since`` (sends, failures,
-    edits), leaving out rows that were only planned or re-synced unchanged."""
-    query = (
-        sa.select(history.c.delivery_id)
-        .where(history.c.at >= since)
-        .where(sa.or_(history.c.detail.is_(None), history.c.detail.not_in(QUIET_DETAILS)))
-        .distinct()
-    )
-    with ledger.engine.connect() as conn:
-        return {r[0] for r in conn.execute(query)}
-
-
 def status_rows(ledger: Ledger, now: datetime, filters: Filters) -> list[LedgerRow]:
     """The rows to show: by default unsettled, failed and changed in the last 7 days."""
     wide = filters.show_all or filters.states or filters.since is not None
@@ -81,7 +64,7 @@ def status_rows(ledger: Ledger, now: datetime, filters: Filters) -> list[LedgerR
     if filters.post is not None:
         rows = [r for r in rows if r.post == filters.post]
     if filters.since is not None:
-        moved = changed_since(ledger, filters.since)
+        moved = ledger.ids_changed_since(filters.since)
         rows = [r for r in rows if r.id in moved]
     return rows
 
@@ -96,10 +79,16 @@ def status_text(
         return "nothing pending, nothing changed in the last 7 days (use --all for everything)"
     tz = config.timezone
     cells = [
-        (local_text(r.due_at, tz), r.state.value, r.channel, r.language, r.kind,
-         printable(titles.get((r.post, r.language), f"({r.post}: no post file now)")))
+        (
+            local_text(r.due_at, tz),
+            r.state.value,
+            r.channel,
+            r.language,
+            r.kind,
+            printable(titles.get((r.post, r.language), f"({r.post}: no post file now)")),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
     lines = table([HEADER, *cells])
     out = [lines[0]]
     pad = " " * 2
@@ -129,8 +118,10 @@ def details(row: LedgerRow, timezone: str) -> list[str]:
     if row.state is State.FAILED:
         lines.append(f"fix the cause, then `publisher retry {ident}`")
     elif row.state is State.UNCERTAIN:
-        lines.append(f"look on the Page, then `publisher resolve {ident} --sent URL` or "
-                     "`--not-sent` (the next run also looks for it)")  # fmt: skip
+        lines.append(
+            f"look on the Page, then `publisher resolve {ident} --sent URL` or "
+            "`--not-sent` (the next run also looks for it)"
+        )
     elif row.state is State.RETRYING and row.next_attempt_at:
         lines.append(f"next attempt {local_text(row.next_attempt_at, timezone)}")
     return lines

@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine
 from publisher.core.models import LedgerRow, State
 from publisher.store.schema import deliveries, history, row_from
 
+#: History entries that are not a change a person asks about ("planned" is the first sync).
+QUIET_DETAILS = ("planned",)
+
 
 class SentRows:
     """The ledger's reads and compare-and-set writes of sent payloads (mixed into ``Ledger``)."""
@@ -44,6 +47,18 @@ class SentRows:
         )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def ids_changed_since(self, since: datetime) -> set[str]:
+        """Deliveries whose state or remote post changed at or after ``since`` (sends, failures,
+        edits), leaving out rows that were only planned or re-synced unchanged."""
+        query = (
+            sa.select(history.c.delivery_id)
+            .where(history.c.at >= since)
+            .where(sa.or_(history.c.detail.is_(None), history.c.detail.not_in(QUIET_DETAILS)))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(query)}
 
     def replace_sent_payload(
         self,

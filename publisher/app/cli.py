@@ -66,6 +66,23 @@ class PublisherGroup(click.Group):
 
     context_class = FastContext
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's own usage errors read like ours too: ``publisher: error:`` and a hint (§3)."""
+        kwargs.pop("standalone_mode", None)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "publisher"
+            error(exc.format_message(), f"`{where} --help` lists the options, with examples")
+            code = ExitStatus.BAD_INPUT
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            code = 1
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -126,7 +143,7 @@ class PublisherGroup(click.Group):
               callback=lambda ctx, _, on: show_version(ctx, on, __version__), help="Show the version and exit.")  # fmt: skip
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, debug: bool, log_format: str) -> None:
-    """Publish post files and event reminders to Facebook, LinkedIn and RSS: on time, once."""
+    """Publish post files and event reminders to your Pages, feeds and calendars: on time, once."""
     if not isinstance(ctx.obj, Options):
         ctx.obj = Options(config_file, debug, log_format)
     else:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from publisher.app.cli import Options, finish, load, open_ledger, read_all, warn
+from publisher.app.cli import Options, finish, load, open_ledger, read_all, report_post_errors, warn
 from publisher.core.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ def status(
     filters = Filters(parse_states(states), channel, post, start, show_all)
     ledger = open_ledger(config)
     read = read_all(config)
+    report_post_errors(read.errors)  # a bad file is named here too, and status exits 2 (§7)
+    bad_files = ExitStatus.BAD_INPUT if read.errors else ExitStatus.OK
     titles = {(p.id, p.language): p.title for p in read.posts}
     if ledger is None:
         if as_json:
@@ -70,7 +72,7 @@ def status(
         else:
             planned, overdue = _planned(opts, config, read.posts)
             click.echo(no_ledger_text(config, planned, overdue))
-        finish(ExitStatus.OK)
+        finish(bad_files)
     rows = status_rows(ledger, now, filters)
     if as_json:
         data = [row_json(r, titles.get((r.post, r.language)), config.timezone) for r in rows]
@@ -79,7 +81,7 @@ def status(
         filtered = bool(states or channel or post or since)
         click.echo(status_text(rows, titles, config, filtered))
     bad = any(r.state.value in ("failed", "uncertain") for r in rows)
-    finish(ExitStatus.DELIVERY_FAILED if bad else ExitStatus.OK)
+    finish(max(bad_files, ExitStatus.DELIVERY_FAILED if bad else ExitStatus.OK))
 
 
 def _planned(opts: Options, config: Config, posts: list[Post]) -> tuple[int, int]:

@@ -185,10 +185,12 @@ class Runner:
 
     def correct(self, report: RunReport, names: Iterable[str] | None = None) -> None:
         """Edit feed items, and live posts where ``update_published`` is set (DESIGN §9)."""
-        from publisher.app.corrections import correct
+        from publisher.app.corrections import changed_rows, correct
 
-        chosen = [n for n in (self.channels if names is None else names)
-                  if n in self.channels and self._token_ok(self.channels[n], report)]  # fmt: skip
+        wanted = [n for n in (self.channels if names is None else names) if n in self.channels]
+        edits = {row.channel for row in changed_rows(self.ledger, channels=wanted)}
+        # a token is read only for a channel that has something to edit (DESIGN §2)
+        chosen = [n for n in wanted if n in edits and self._token_ok(self.channels[n], report)]
         for done in correct(self.ledger, self.channels, self._deliveries, self.now(), names=chosen):
             report.corrections.append(done)
             (logs.get().info if done.done else logs.get().warning)(f"{done.id}: {done.detail}")
@@ -245,7 +247,10 @@ class Runner:
     # -- sending -------------------------------------------------------------------
     def send_due(self, report: RunReport) -> None:
         """Serve every channel concurrently; each channel's deliveries one after another."""
-        names = list(self.channels)
+        from publisher.store.attention import channels_to_serve
+
+        busy = channels_to_serve(self.ledger, self.now())  # one query; a token only where needed
+        names = [name for name in self.channels if name in busy]
         if not names:
             return
         pool = ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="channel")

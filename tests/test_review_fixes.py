@@ -1,0 +1,44 @@
+"""A token is read only when a channel is called (DESIGN §2); status names bad files (§7)."""
+
+from __future__ import annotations
+
+try:
+    from support import RSS_CHANNELS, Site, site_config
+except ImportError:  # tests/ run as a package
+    from tests.support import RSS_CHANNELS, Site, site_config
+
+FACEBOOK = """
+[channels.facebook]
+type = "facebook"
+page_id = "100000000000001"
+token_env = "PUBLISHER_TEST_UNSET_TOKEN"
+languages = ["en"]
+"""
+
+
+def test_run_once_on_a_feed_only_post_needs_no_token_of_another_channel(site: Site, invoke):
+    site.write_config(site_config(RSS_CHANNELS + FACEBOOK))
+    site.write_post("feed-only.en.md", 'title = "Feed only"\npublish_at = 2027-06-01T11:00:00\n'
+                    'channels = ["rss"]')  # fmt: skip
+    result = invoke(site, "run", "--once", env={"PUBLISHER_TEST_UNSET_TOKEN": ""})
+    assert result.exit_code == 0, result.stderr
+    assert "PUBLISHER_TEST_UNSET_TOKEN" not in result.stderr
+
+
+def test_a_due_delivery_without_its_token_waits_and_the_run_exits_2(site: Site, invoke):
+    site.write_config(site_config(RSS_CHANNELS + FACEBOOK))
+    site.write_post("both.en.md", 'title = "Both"\npublish_at = 2027-06-01T11:00:00')
+    result = invoke(site, "run", "--once", env={"PUBLISHER_TEST_UNSET_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "PUBLISHER_TEST_UNSET_TOKEN" in result.stderr
+    status = invoke(site, "status", "--json", "--all")
+    states = {r["channel"]: r["state"] for r in __import__("json").loads(status.stdout)}
+    assert states == {"facebook": "pending", "rss": "sent"}
+
+
+def test_status_names_a_bad_post_file_and_exits_2_even_before_the_first_run(site: Site, invoke):
+    site.write_post("good.en.md", 'title = "Good"\npublish_at = 2027-06-01T11:00:00')
+    site.write_post("bad.en.md", 'title = "Bad"\npublish_at = 2027-02-30T10:00:00')
+    result = invoke(site, "status")
+    assert result.exit_code == 2
+    assert "bad.en.md" in result.stderr and "no ledger yet" in result.stdout

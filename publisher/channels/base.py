@@ -180,8 +180,11 @@ class Http:
                 hint="the post may exist; it will be looked for before any retry",
                 uncertain=True,
             ) from None
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as exc:  # fmt: skip
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
             raise ChannelError(
                 f"bad request URL for {_host(url)}: {scrub(redact(str(exc), secrets))}",
                 hint="check api_url in the channel's config",

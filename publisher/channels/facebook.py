@@ -57,8 +57,13 @@ THROTTLED = frozenset({4, 17, 32, 613, 80001})
 #: x-app-usage gives percentages of a rolling hour and no reset time: wait this long at 100%.
 APP_USAGE_BACKOFF = 15 * 60.0
 #: Photos Facebook takes (DESIGN §7): these types, by their bytes, up to 10 MB.
-PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/bmp": "BMP",
-               "image/tiff": "TIFF"}  # fmt: skip
+PHOTO_TYPES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/bmp": "BMP",
+    "image/tiff": "TIFF",
+}
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 #: Error 368 without "already posted": Meta says wait and retry; no sooner than an hour.
 BLOCKED_WAIT = 3600.0
@@ -122,8 +127,10 @@ class FacebookChannel:
         """Why an image this small looks poor on Facebook, or None."""
         if width >= MIN_IMAGE_WIDTH:
             return None
-        return (f"Facebook recommends at least {MIN_IMAGE_WIDTH} px wide (best "
-                f"{GOOD_IMAGE_WIDTH} x {GOOD_IMAGE_WIDTH}); it will look blurred")  # fmt: skip
+        return (
+            f"Facebook recommends at least {MIN_IMAGE_WIDTH} px wide (best "
+            f"{GOOD_IMAGE_WIDTH} x {GOOD_IMAGE_WIDTH}); it will look blurred"
+        )
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery: /feed with message and link, or /photos."""
@@ -196,14 +203,19 @@ class FacebookChannel:
     def edit(self, remote_id: str, draft: Draft) -> Receipt:
         """Change a live post's text to the draft's: ``POST /{version}/{post-id}`` with ``message``."""
         if not remote_id or "/" in remote_id or "?" in remote_id:
-            raise ChannelError(f"{draft.delivery_id}: no Facebook post id to edit ({remote_id!r})",
-                               hint="edit the post by hand on the Page")  # fmt: skip
+            raise ChannelError(
+                f"{draft.delivery_id}: no Facebook post id to edit ({remote_id!r})",
+                hint="edit the post by hand on the Page",
+            )
         token = read_token(self.config)
-        body = self._call("POST", f"/{self.version}/{remote_id}", token,
-                          data={"message": draft.text})  # fmt: skip
+        body = self._call(
+            "POST", f"/{self.version}/{remote_id}", token, data={"message": draft.text}
+        )
         if body.get("success") is False:
-            raise ChannelError(f"Facebook did not edit {remote_id}: {_short(body)}",
-                               hint="it is tried again; or edit it by hand on the Page")  # fmt: skip
+            raise ChannelError(
+                f"Facebook did not edit {remote_id}: {_short(body)}",
+                hint="it is tried again; or edit it by hand on the Page",
+            )
         return Receipt(remote_id=remote_id, remote_url=permalink(remote_id))
 
     # -- reconcile ------------------------------------------------------------------------
@@ -334,14 +346,17 @@ def classify(
         return ChannelError(
             f"Facebook says this was already posted ({detail})",
             hint="change the text; if an earlier attempt was uncertain, the post is probably there",
-            duplicate=True, code=label,
-        )  # fmt: skip
+            duplicate=True,
+            code=label,
+        )
     if code == 368:  # "temporarily blocked ... wait and retry": not before an hour has passed
         return ChannelError(
             f"Facebook has temporarily blocked posting on this Page ({detail})",
-            hint="it is tried again in an hour at the earliest", retry=True,
-            retry_after=max(BLOCKED_WAIT, retry_after(headers) or 0.0), code=label,
-        )  # fmt: skip
+            hint="it is tried again in an hour at the earliest",
+            retry=True,
+            retry_after=max(BLOCKED_WAIT, retry_after(headers) or 0.0),
+            code=label,
+        )
     return ChannelError(detail, hint="see Facebook's message; fix the post or the Page", code=label)
 
 

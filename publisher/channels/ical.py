@@ -113,8 +113,7 @@ class IcalChannel:
             "end": _local(event.end, post.timezone) if event.end is not None else None,
             "status": "CONFIRMED",
         }
-        return Draft(delivery.id, self.name, payload, text=post.title,
-                     warnings=tuple(warnings))  # fmt: skip
+        return Draft(delivery.id, self.name, payload, text=post.title, warnings=tuple(warnings))
 
     def publish(self, draft: Draft) -> Receipt:
         """Nothing to send: the ledger keeps the entry and the next rebuild writes it."""
@@ -159,8 +158,11 @@ class IcalChannel:
                 current = {**event_fields(stored), "status": "CANCELLED"}
             entry = {**stored, "created": _iso_utc(row.sent_at or row.due_at)}
             if current and event_fields(current) != event_fields(stored):
-                new = {**current, "sequence": int(stored.get("sequence", 0)) + 1,
-                       "modified": _iso_utc(now)}  # fmt: skip
+                new = {
+                    **current,
+                    "sequence": int(stored.get("sequence", 0)) + 1,
+                    "modified": _iso_utc(now),
+                }
                 what = "cancelled" if current["status"] == "CANCELLED" else "updated"
                 detail = f"calendar entry {what} (SEQUENCE {new['sequence']})"
                 if ledger.replace_sent_payload(row.id, stored, new, now, detail):
@@ -194,8 +196,11 @@ class IcalChannel:
         for tzid in sorted(years):
             first, last = min(years[tzid]), max(years[tzid])
             # Transitions from the year before the first event to the year after the last.
-            cal.add_component(Timezone.from_tzid(
-                tzid, first_date=date(first - 1, 1, 1), last_date=date(last + 2, 1, 1)))  # fmt: skip
+            cal.add_component(
+                Timezone.from_tzid(
+                    tzid, first_date=date(first - 1, 1, 1), last_date=date(last + 2, 1, 1)
+                )
+            )
         for entry in entries:
             tz = zone(str(entry["tzid"]))
             event = Event()

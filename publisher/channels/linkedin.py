@@ -120,7 +120,10 @@ class LinkedInChannel:
         self.settings = config
         self.http = http
         self.poll_interval, self.poll_attempts, self.poll_timeout = (
-            poll_interval, poll_attempts, poll_timeout)  # fmt: skip
+            poll_interval,
+            poll_attempts,
+            poll_timeout,
+        )
         self.api_url: str = cfg.options["api_url"]
         self.version: str = cfg.options["api_version"]
         self.author = f"urn:li:organization:{cfg.options['organization_id']}"
@@ -130,13 +133,18 @@ class LinkedInChannel:
     def image_advice(self, width: int, height: int) -> str | None:
         """Why an image this small looks poor on LinkedIn, or None."""
         landscape = width > height
-        low = (width < MIN_LANDSCAPE[0] or height < MIN_LANDSCAPE[1]) if landscape else (
-            min(width, height) < MIN_SIDE)  # fmt: skip
+        low = (
+            (width < MIN_LANDSCAPE[0] or height < MIN_LANDSCAPE[1])
+            if landscape
+            else (min(width, height) < MIN_SIDE)
+        )
         if not low:
             return None
         least = "640 x 360" if landscape else "360 px on each side"
-        return (f"LinkedIn recommends at least {least} (best 1200 x 628); smaller images "
-                "look blurred or show as a thumbnail")  # fmt: skip
+        return (
+            f"LinkedIn recommends at least {least} (best 1200 x 628); smaller images "
+            "look blurred or show as a thumbnail"
+        )
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery; pure (reads only the image's size), no token."""
@@ -212,12 +220,19 @@ class LinkedInChannel:
     def edit(self, remote_id: str, draft: Draft) -> Receipt:
         """Change a live post's commentary (escaped like a new post's) with a PARTIAL_UPDATE."""
         if not remote_id.startswith("urn:li:"):
-            raise ChannelError(f"{draft.delivery_id}: no LinkedIn post URN to edit ({remote_id!r})",
-                               hint="edit the post by hand on the Page")  # fmt: skip
+            raise ChannelError(
+                f"{draft.delivery_id}: no LinkedIn post URN to edit ({remote_id!r})",
+                hint="edit the post by hand on the Page",
+            )
         token = read_token(self.config)
         patch = {"patch": {"$set": {"commentary": draft.payload["body"]["commentary"]}}}
-        self._request("POST", f"{POSTS}/{quote(remote_id, safe='')}", token, json=patch,
-                      headers={"X-RestLi-Method": "PARTIAL_UPDATE"})  # fmt: skip
+        self._request(
+            "POST",
+            f"{POSTS}/{quote(remote_id, safe='')}",
+            token,
+            json=patch,
+            headers={"X-RestLi-Method": "PARTIAL_UPDATE"},
+        )
         return Receipt(remote_id=remote_id, remote_url=post_url(remote_id))
 
     def _upload(self, token: str, path: Path, mime: str) -> str:

@@ -45,12 +45,16 @@ def classify(
     kind = {65600: "is invalid", 65601: "was revoked", 65602: "has expired"}
     env = channel.config.token_env or "the token variable"
     permanent = {
-        401: (f"says the access token {kind.get(int(body.get('serviceErrorCode') or 0), 'was refused')}",
-              TOKEN_HINT.replace("{env}", env)),
+        401: (
+            f"says the access token {kind.get(int(body.get('serviceErrorCode') or 0), 'was refused')}",
+            TOKEN_HINT.replace("{env}", env),
+        ),
         403: (f"denied access: {said}", ROLE_HINT.format(author=channel.author)),
-        426: (f"says LinkedIn-Version {channel.version} is retired: {said}",
-              VERSION_HINT.format(name=channel.name)),
-    }  # fmt: skip
+        426: (
+            f"says LinkedIn-Version {channel.version} is retired: {said}",
+            VERSION_HINT.format(name=channel.name),
+        ),
+    }
     if "NONEXISTENT_VERSION" in codes:
         status = 426
     if status in permanent:

@@ -179,8 +179,9 @@ class MastodonChannel:
         if payload.get("media"):
             form.append(("media_ids[]", self._upload(token, payload["media"])))  # type: ignore[arg-type]
         headers = {"Idempotency-Key": payload["idempotency_key"]}
-        resp = self._call("POST", "/api/v1/statuses", token, creating=True, data=form,
-                          headers=headers)  # fmt: skip
+        resp = self._call(
+            "POST", "/api/v1/statuses", token, creating=True, data=form, headers=headers
+        )
         return _receipt(json_body(resp), self.instance)
 
     def _upload(self, token: str, media: MastodonMedia) -> str:
@@ -189,14 +190,19 @@ class MastodonChannel:
         data = read_image(path)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         resp = self._call(
-            "POST", "/api/v2/media", token, timeout=MEDIA_TIMEOUT,
-            files={"file": (path.name, data, mime)}, data={"description": media["description"]},
-        )  # fmt: skip
+            "POST",
+            "/api/v2/media",
+            token,
+            timeout=MEDIA_TIMEOUT,
+            files={"file": (path.name, data, mime)},
+            data={"description": media["description"]},
+        )
         body = json_body(resp) or {}
         media_id = str(body.get("id") or "")
         if not media_id:
-            raise ChannelError(f"channel {self.name!r}: Mastodon gave no media id", hint=RETRY_HINT,
-                               retry=True)  # fmt: skip
+            raise ChannelError(
+                f"channel {self.name!r}: Mastodon gave no media id", hint=RETRY_HINT, retry=True
+            )
         deadline = self.clock() + self.poll_timeout
         while not body.get("url"):
             if self.clock() >= deadline:
@@ -232,8 +238,9 @@ class MastodonChannel:
                 raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
         account = json_body(self._call("GET", "/api/v1/accounts/verify_credentials", token)) or {}
         params = {"limit": "40", "exclude_reblogs": "true"}
-        listed = self._call("GET", f"/api/v1/accounts/{account.get('id')}/statuses", token,
-                            params=params)  # fmt: skip
+        listed = self._call(
+            "GET", f"/api/v1/accounts/{account.get('id')}/statuses", token, params=params
+        )
         from publisher.channels.mastodon_text import content_text
 
         want = " ".join(draft.text.split())
@@ -267,12 +274,21 @@ class MastodonChannel:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, token: str, *, creating: bool = False,
-              headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:  # fmt: skip
+    def _call(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        creating: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         sent = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
         try:
-            resp = self.http.request(method, self.instance + path, secrets=[token], headers=sent,
-                                     **kwargs)  # fmt: skip
+            resp = self.http.request(
+                method, self.instance + path, secrets=[token], headers=sent, **kwargs
+            )
         except ChannelError as exc:
             if exc.uncertain and not creating:
                 raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
@@ -298,8 +314,9 @@ class MastodonChannel:
         if status == 422:
             return ChannelError(message, hint="fix the post so Mastodon accepts it", code="422")
         if status == 429:
-            return ChannelError(message, hint=RETRY_HINT, retry=True, code="429",
-                                retry_after=self._reset_in(resp))  # fmt: skip
+            return ChannelError(
+                message, hint=RETRY_HINT, retry=True, code="429", retry_after=self._reset_in(resp)
+            )
         if status >= 500:
             if creating:
                 return ChannelError(message, hint=UNCERTAIN_HINT, uncertain=True, code=str(status))
@@ -321,8 +338,9 @@ def image_problems(path: Path) -> list[str]:
     except OSError as exc:
         return [f"the image {path} cannot be read ({exc.strerror or exc})"]
     problems = []
-    known = (head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a"))
-             or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"))  # fmt: skip
+    known = head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")) or (
+        head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    )
     if not known:
         problems.append(f"the image {path.name} is not JPEG, PNG, GIF or WebP, as Mastodon needs")
     if size > IMAGE_BYTES:

@@ -170,8 +170,15 @@ class RssChannel:
                 "path": str(view.image),
                 "file": name,
             }
-        return Draft(delivery.id, self.name, payload, text=title, image=view.image,
-                     warnings=tuple(warnings), errors=tuple(errors))  # fmt: skip
+        return Draft(
+            delivery.id,
+            self.name,
+            payload,
+            text=title,
+            image=view.image,
+            warnings=tuple(warnings),
+            errors=tuple(errors),
+        )
 
     def publish(self, draft: Draft) -> Receipt:
         """Copy the item's image beside the feed; the ledger then holds the item itself.

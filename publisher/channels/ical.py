@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from publisher.channels.base import Health, Http, SentLedger
+from publisher.channels.files import write_if_changed
 from publisher.core.config import ChannelConfig, Config
 from publisher.core.config_values import REQUIRED, Key, _path, _str, _url
 from publisher.core.errors import ChannelError, ConfigError
@@ -229,8 +230,6 @@ class IcalChannel:
         """Write the calendar if its content changed; True when the file was (re)written."""
         import json
 
-        from publisher.channels.rss import _atomic_write
-
         entries = list(sent)
         key = json.dumps(entries, sort_keys=True, default=str)
         if self._last is not None and self._last[0] == key:
@@ -238,14 +237,7 @@ class IcalChannel:
         else:
             document = self.calendar(entries)
             self._last = (key, document)
-        try:
-            if self.path.read_bytes() == document:
-                return False
-        except OSError:
-            pass
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path, document)
-        return True
+        return write_if_changed(self.path, document)
 
 
 def _when(local: str, tz: ZoneInfo) -> datetime:

@@ -252,6 +252,16 @@ def read_image(path: Path) -> bytes:
         ) from None
 
 
+def refuse_invalid(draft: Draft, channel: str) -> None:
+    """Stop before any request when render found errors in the draft (LinkedIn, Mastodon)."""
+    if draft.errors:
+        raise ChannelError(
+            f"{draft.delivery_id} was not sent to {channel!r}: " + "; ".join(draft.errors),
+            hint="fix the post file, then `publisher retry` the delivery",
+            code="invalid-draft",
+        )
+
+
 def normalize_text(text: str) -> str:
     """Text as compared when reconciling: whitespace folded, case kept."""
     return " ".join(text.split())
@@ -269,6 +279,7 @@ __all__ = [
     "normalize_text",
     "read_image",
     "read_token",
+    "refuse_invalid",
     "token_problem",
     "redact",
     "scrub",

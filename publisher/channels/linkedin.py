@@ -24,6 +24,7 @@ from publisher.channels.base import (
     json_body,
     read_image,
     read_token,
+    refuse_invalid,
 )
 from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
 from publisher.channels.linkedin_payload import (
@@ -181,12 +182,7 @@ class LinkedInChannel:
 
     def publish(self, draft: Draft) -> Receipt:
         """Upload the image if any, then create the post; the id is the ``x-restli-id`` header."""
-        if draft.errors:
-            raise ChannelError(
-                f"{draft.delivery_id} was not sent to {self.name!r}: " + "; ".join(draft.errors),
-                hint="fix the post file, then `publisher retry` the delivery",
-                code="invalid-draft",
-            )
+        refuse_invalid(draft, self.name)
         token = read_token(self.config)
         body = json.dumps(draft.payload["body"])
         image = draft.payload.get("image")

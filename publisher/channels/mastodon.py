@@ -19,7 +19,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from publisher.channels.base import Health, check_expiry, json_body, read_image, read_token
+from publisher.channels.base import (
+    Health,
+    check_expiry,
+    json_body,
+    read_image,
+    read_token,
+    refuse_invalid,
+)
 from publisher.core.config_values import REQUIRED, Key, _int, _str, _url
 from publisher.core.errors import ChannelError, ConfigError
 from publisher.core.models import Draft, Receipt
@@ -154,12 +161,7 @@ class MastodonChannel:
 
     def publish(self, draft: Draft) -> Receipt:
         """Upload the image if any, then post the status; an unclear answer is sent again once."""
-        if draft.errors:
-            raise ChannelError(
-                f"{draft.delivery_id} was not sent to {self.name!r}: " + "; ".join(draft.errors),
-                hint="fix the post file, then `publisher retry` the delivery",
-                code="invalid-draft",
-            )
+        refuse_invalid(draft, self.name)
         token = read_token(self.config)
         try:
             return self._post_status(draft, token)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: (connect, read) seconds for every call; a slow image upload gets its own, longer read.
 DEFAULT_TIMEOUT = (5.0, 30.0)
+#: A ChannelError's hint when the request certainly created nothing (LinkedIn, Mastodon).
+RETRY_HINT = "nothing was posted; it will be retried"
 USER_AGENT = f"publisher/{__version__} (+https://github.com/s3chem/publisher)"
 
 
@@ -262,6 +264,11 @@ def refuse_invalid(draft: Draft, channel: str) -> None:
         )
 
 
+def nothing_posted(exc: ChannelError) -> ChannelError:
+    """An unclear answer to a request that creates nothing (a read, an upload step): a retry."""
+    return ChannelError(exc.message, hint=RETRY_HINT, retry=True)
+
+
 def normalize_text(text: str) -> str:
     """Text as compared when reconciling: whitespace folded, case kept."""
     return " ".join(text.split())
@@ -269,6 +276,7 @@ def normalize_text(text: str) -> str:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "RETRY_HINT",
     "Channel",
     "ChannelError",
     "Feed",
@@ -277,6 +285,7 @@ __all__ = [
     "check_expiry",
     "json_body",
     "normalize_text",
+    "nothing_posted",
     "read_image",
     "read_token",
     "refuse_invalid",

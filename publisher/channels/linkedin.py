@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from publisher.channels.base import (
+    RETRY_HINT,
     Health,
     check_expiry,
     json_body,
+    nothing_posted,
     read_image,
     read_token,
     refuse_invalid,
 )
-from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
+from publisher.channels.linkedin_errors import UNCERTAIN_HINT, classify
 from publisher.channels.linkedin_payload import (
     IMAGE_URN,
     LinkedInPayload,
@@ -353,7 +355,7 @@ class LinkedInChannel:
             resp = self.http.request(method, url, secrets=[token], headers=sent, **kwargs)
         except ChannelError as exc:
             if exc.uncertain and not creating:
-                raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
+                raise nothing_posted(exc) from None
             raise
         if 200 <= resp.status_code < 300 or (missing_ok and resp.status_code == 404):
             return resp

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from publisher.channels.base import json_body, redact, scrub
+from publisher.channels.base import RETRY_HINT, json_body, redact, scrub
 from publisher.core.errors import ChannelError
 
 if TYPE_CHECKING:
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
     from publisher.channels.linkedin import LinkedInChannel
 
-RETRY_HINT = "nothing was posted; it will be retried"
 UNCERTAIN_HINT = "the post may exist; it will be looked for before any retry"
 TOKEN_HINT = (
     "LinkedIn access tokens last 60 days: create a new one with w_organization_social and "

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from publisher.channels.base import (
+    RETRY_HINT,
     Health,
     check_expiry,
     json_body,
+    nothing_posted,
     read_image,
     read_token,
     refuse_invalid,
@@ -49,7 +51,6 @@ MEDIA_TIMEOUT = (5.0, 120.0)
 SCOPES = "write:statuses write:media read:statuses profile"
 RENEW_HINT = "create a new access token (README: 'Mastodon: the access token'), put it in {env}"
 UNCERTAIN_HINT = "the status may exist; it will be sent again with the same Idempotency-Key"
-RETRY_HINT = "nothing was posted; it will be retried"
 
 
 class MastodonMedia(TypedDict):
@@ -237,7 +238,7 @@ class MastodonChannel:
             except ChannelError as exc:
                 if not exc.uncertain:
                     raise
-                raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
+                raise nothing_posted(exc) from None
         account = json_body(self._call("GET", "/api/v1/accounts/verify_credentials", token)) or {}
         params = {"limit": "40", "exclude_reblogs": "true"}
         listed = self._call(
@@ -293,7 +294,7 @@ class MastodonChannel:
             )
         except ChannelError as exc:
             if exc.uncertain and not creating:
-                raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
+                raise nothing_posted(exc) from None
             raise
         if 200 <= resp.status_code < 300:
             return resp

@@ -89,9 +89,13 @@ def make_delivery(
 def kind_of(exc: ChannelError) -> str:
     flags = [exc.uncertain, exc.retry, exc.duplicate]
     assert sum(flags) <= 1, f"contradictory flags on {exc!r}"
-    return "uncertain" if exc.uncertain else "retry" if exc.retry else (
-        "duplicate" if exc.duplicate else "failed"
-    )  # fmt: skip
+    return (
+        "uncertain"
+        if exc.uncertain
+        else "retry"
+        if exc.retry
+        else ("duplicate" if exc.duplicate else "failed")
+    )
 
 
 def posts_requests(fake: FakeGraph) -> list[Any]:

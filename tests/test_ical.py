@@ -29,7 +29,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 def _site(site: Site) -> Site:
     site.write_config(site_config(RSS_CHANNELS + ICAL))
     # Announced before the clock (2027-06-01 12:00 UTC); over the October DST change in Berlin.
-    site.write_post("conference.en.md", """
+    site.write_post(
+        "conference.en.md",
+        """
         id = "2027-10-conference"
         title = "Final conference; day 1, 2"
         publish_at = 2027-05-02T10:00:00
@@ -40,9 +42,13 @@ def _site(site: Site) -> Site:
         location = "Maastricht, NL"
         online_url = "https://example.org/live"
         reminders = []
-        """, "Two days on **chemistry**, see [the programme](https://example.org/p).")  # fmt: skip
+        """,
+        "Two days on **chemistry**, see [the programme](https://example.org/p).",
+    )
     # New York, in March before and after its own DST change (which comes before Europe's).
-    site.write_post("webinar.en.md", """
+    site.write_post(
+        "webinar.en.md",
+        """
         id = "2028-03-webinar"
         title = "Webinar for US partners"
         publish_at = 2027-05-20T09:00:00
@@ -52,24 +58,34 @@ def _site(site: Site) -> Site:
         end = 2028-03-13T11:00:00
         online_url = "https://example.org/webinar"
         reminders = []
-        """)  # fmt: skip
-    site.write_post("news.en.md", """
+        """,
+    )
+    site.write_post(
+        "news.en.md",
+        """
         title = "A news item"
         publish_at = 2027-05-01T10:00:00
-        """)  # fmt: skip
-    site.write_post("later.en.md", """
+        """,
+    )
+    site.write_post(
+        "later.en.md",
+        """
         title = "Announced in July"
         publish_at = 2027-07-01T10:00:00
         [event]
         start = 2027-09-01T10:00:00
-        """)  # fmt: skip
-    site.write_post("draft.en.md", """
+        """,
+    )
+    site.write_post(
+        "draft.en.md",
+        """
         title = "Never announced"
         publish_at = 2027-05-01T10:00:00
         draft = true
         [event]
         start = 2027-09-02T10:00:00
-        """)  # fmt: skip
+        """,
+    )
     return site
 
 
@@ -95,7 +111,9 @@ def test_each_announced_event_is_one_vevent_at_its_local_time(invoke, site: Site
     calendar = Calendar.from_ical(data)
     assert str(calendar["VERSION"]) == "2.0" and "publisher" in str(calendar["PRODID"])
     assert sorted(str(z["TZID"]) for z in calendar.walk("VTIMEZONE")) == [
-        "America/New_York", "Europe/Berlin"]  # fmt: skip
+        "America/New_York",
+        "Europe/Berlin",
+    ]
     events = _events(site)
     # News, an event not announced yet and a never-announced draft are absent.
     assert sorted(events) == ["2027-10-conference@example.org", "2028-03-webinar@example.org"]
@@ -199,7 +217,8 @@ def _khal_list(ics: Path, tmp: Path) -> list[str]:
     vdir = tmp / "vdir" / "events"
     vdir.mkdir(parents=True)
     config = tmp / "khal.conf"
-    config.write_text(textwrap.dedent(f"""
+    config.write_text(
+        textwrap.dedent(f"""
         [calendars]
         [[events]]
         path = {vdir}
@@ -214,17 +233,34 @@ def _khal_list(ics: Path, tmp: Path) -> list[str]:
         default_timezone = Europe/Berlin
         [sqlite]
         path = {tmp / "khal.db"}
-        """))  # fmt: skip
+        """)
+    )
     env = {**os.environ, "XDG_DATA_HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp), "TZ": "UTC"}
     base = ["khal", "-c", str(config)]
-    done = subprocess.run([*base, "import", "--batch", "-a", "events", str(ics)],
-                          capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [*base, "import", "--batch", "-a", "events", str(ics)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     listed = subprocess.run(
-        [*base, "list", "--day-format", "", "--format", "{start}|{end}|{title}|{location}|{status}",
-         "2027-01-01", "2029-01-01"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
+        [
+            *base,
+            "list",
+            "--day-format",
+            "",
+            "--format",
+            "{start}|{end}|{title}|{location}|{status}",
+            "2027-01-01",
+            "2029-01-01",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     return sorted({line.strip() for line in listed.stdout.splitlines() if line.strip()})
 
@@ -232,7 +268,9 @@ def _khal_list(ics: Path, tmp: Path) -> list[str]:
 def test_khal_imports_the_calendar_and_shows_berlin_times(invoke, clock, site, tmp_path) -> None:
     _site(site)
     # A New York event at 01:30 on the night its clocks go back (the first 01:30, EDT).
-    site.write_post("overlap.en.md", """
+    site.write_post(
+        "overlap.en.md",
+        """
         id = "overlap"
         title = "Night session"
         publish_at = 2027-05-02T10:00:00
@@ -241,18 +279,22 @@ def test_khal_imports_the_calendar_and_shows_berlin_times(invoke, clock, site, t
         start = 2027-11-07T01:30:00
         end = 2027-11-07T03:00:00
         reminders = []
-        """)  # fmt: skip
+        """,
+    )
     # No end (RFC 5545: it ends when it starts; khal shows an hour), and a long UTF-8 title
     # that the file folds at 75 octets without splitting a character.
     title = "Università di Maastricht: «perché» ça va 🎉" + " çà" * 12
-    site.write_post("date.en.md", f"""
+    site.write_post(
+        "date.en.md",
+        f"""
         id = "save-the-date"
         title = "{title}"
         publish_at = 2027-05-02T10:00:00
         [event]
         start = 2027-04-01T10:00:00
         reminders = []
-        """)  # fmt: skip
+        """,
+    )
     _run(invoke, site)
     data = (site.root / "public/events.ics").read_bytes()
     assert max(len(line) for line in data.split(b"\r\n")) <= 75
@@ -292,8 +334,11 @@ def test_an_edit_a_calendar_does_not_show_is_no_new_version(invoke, clock, site:
     _run(invoke, _site(site))
     clock.advance(hours=1)
     conference = site.posts / "conference.en.md"
-    conference.write_text(conference.read_text().replace("reminders = []", "reminders = []\n")
-                          .replace('title = "Final', 'tags = ["S3Chem"]\ntitle = "Final'))  # fmt: skip
+    conference.write_text(
+        conference.read_text()
+        .replace("reminders = []", "reminders = []\n")
+        .replace('title = "Final', 'tags = ["S3Chem"]\ntitle = "Final')
+    )
     _run(invoke, site)
     assert int(_events(site)["2027-10-conference@example.org"]["SEQUENCE"]) == 0
     rows = {r["id"]: r for r in json.loads(invoke(site, "status", "--json", "--all").stdout)}
@@ -318,16 +363,22 @@ def test_on_postgresql_one_worker_stores_each_new_version(
     from publisher.store.ledger import Ledger
 
     # PostgreSQL workers go by the database's clock: announced already, events far ahead.
-    site.write_config(site_config(RSS_CHANNELS + ICAL).replace(
-        'state = "state/publisher.db"', f'state = "{pg_url}"'))  # fmt: skip
+    site.write_config(
+        site_config(RSS_CHANNELS + ICAL).replace(
+            'state = "state/publisher.db"', f'state = "{pg_url}"'
+        )
+    )
     for name in ("conference", "webinar"):
-        site.write_post(f"{name}.en.md", f"""
+        site.write_post(
+            f"{name}.en.md",
+            f"""
             title = "The {name}"
             publish_at = {datetime.now(UTC).date().isoformat()}T00:00:00Z
             [event]
             start = 2040-03-10T11:00:00
             reminders = []
-            """)  # fmt: skip
+            """,
+        )
     _run(invoke, site)
     assert sorted(_events(site)) == ["conference@example.org", "webinar@example.org"]
     (site.posts / "webinar.en.md").unlink()

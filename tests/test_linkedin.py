@@ -458,8 +458,9 @@ def test_commentary_reads_back_as_the_intended_text(text, tags):
     draft = PROPERTY_CHANNEL.render(item)
     from publisher.core.render import social_text
 
-    intended, _ = social_text(item, PROPERTY_CONFIG.channels["linkedin"], PROPERTY_CONFIG,
-                              link_in_payload=False)  # fmt: skip
+    intended, _ = social_text(
+        item, PROPERTY_CONFIG.channels["linkedin"], PROPERTY_CONFIG, link_in_payload=False
+    )
     assert read_back(draft.text) == intended
     assert read_little(draft.text)[0] == intended  # LinkedIn keeps all of it
 

@@ -58,18 +58,33 @@ def fake() -> Iterator[FakeMastodon]:
         yield server
 
 
-def make_channel(fake: FakeMastodon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
-                 now: datetime = NOW, ticks: Ticks | None = None, poll_timeout: float = 60.0,
-                 **options: Any) -> MastodonChannel:  # fmt: skip
+def make_channel(
+    fake: FakeMastodon,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    now: datetime = NOW,
+    ticks: Ticks | None = None,
+    poll_timeout: float = 60.0,
+    **options: Any,
+) -> MastodonChannel:
     table = {"type": "mastodon", "instance": fake.url, "token_env": ENV, **options}
-    data = {"publisher": {"timezone": "Europe/Berlin", "languages": ["en", "pt-BR"]},
-            "channels": {"mastodon": table}}  # fmt: skip
+    data = {
+        "publisher": {"timezone": "Europe/Berlin", "languages": ["en", "pt-BR"]},
+        "channels": {"mastodon": table},
+    }
     config = parse_config(data, tmp_path / "config.toml")
     monkeypatch.setenv(ENV, TOKEN)
     ticks = ticks or Ticks()
-    return MastodonChannel(config.channels["mastodon"], config, Http(timeout=(1.0, 2.0)),
-                           sleep=ticks.sleep, clock=ticks, now=lambda: now,
-                           poll_timeout=poll_timeout)  # fmt: skip
+    return MastodonChannel(
+        config.channels["mastodon"],
+        config,
+        Http(timeout=(1.0, 2.0)),
+        sleep=ticks.sleep,
+        clock=ticks,
+        now=lambda: now,
+        poll_timeout=poll_timeout,
+    )
 
 
 @pytest.fixture
@@ -323,11 +338,14 @@ def test_the_runner_sends_once_through_an_unclear_answer(fake, tmp_path, monkeyp
         encoding="utf-8",
     )
     table = {"type": "mastodon", "instance": fake.url, "token_env": ENV}
-    config = parse_config({"publisher": {"timezone": "UTC"}, "channels": {"mastodon": table}},
-                          tmp_path / "config.toml")  # fmt: skip
+    config = parse_config(
+        {"publisher": {"timezone": "UTC"}, "channels": {"mastodon": table}},
+        tmp_path / "config.toml",
+    )
     monkeypatch.setenv(ENV, TOKEN)
-    channel = MastodonChannel(config.channels["mastodon"], config, Http(timeout=(1.0, 2.0)),
-                              now=clock)  # fmt: skip
+    channel = MastodonChannel(
+        config.channels["mastodon"], config, Http(timeout=(1.0, 2.0)), now=clock
+    )
     runner = Runner(config, Ledger.open(config.state_url), {"mastodon": channel}, clock)
     runner.run_once(read_posts(config))  # a new ledger, before the post is due
     clock.advance(minutes=2)

@@ -41,10 +41,23 @@ def test_a_plugin_written_from_the_readme_installs_and_publishes(tmp_path: Path)
         (package / name).write_text(text, encoding="utf-8")
     target = tmp_path / "site-packages"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-         "--quiet", "--target", str(target), str(package)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--quiet",
+            "--target",
+            str(target),
+            str(package),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr
     assert list(target.glob("publisher_outbox-1.0.dist-info/entry_points.txt"))
 
@@ -67,11 +80,13 @@ def test_a_plugin_written_from_the_readme_installs_and_publishes(tmp_path: Path)
         [*command, "check"], capture_output=True, text=True, env=env, timeout=120
     )
     assert check.returncode == 0, check.stderr
-    run = subprocess.run([*command, "run", "--once"], capture_output=True, text=True, env=env,
-                         timeout=120)  # fmt: skip
+    run = subprocess.run(
+        [*command, "run", "--once"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert run.returncode == 0, run.stderr
-    again = subprocess.run([*command, "run", "--once"], capture_output=True, text=True, env=env,
-                           timeout=120)  # fmt: skip
+    again = subprocess.run(
+        [*command, "run", "--once"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert again.returncode == 0, again.stderr
 
     lines = (site / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
@@ -87,8 +102,10 @@ def test_without_the_plugin_the_type_is_a_clear_config_error(tmp_path: Path) -> 
     )
     result = subprocess.run(
         [sys.executable, "-m", "publisher", "--config", str(tmp_path / "config.toml"), "check"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "channels.outbox.type: 'outbox' is not an installed channel type" in result.stderr
     assert ", ".join(type_names()) in result.stderr  # every installed type is named

@@ -68,8 +68,11 @@ def test_xmllint_accepts_the_feed(invoke, sample_site: Site) -> None:
         pytest.skip("xmllint is not installed (apt-get install libxml2-utils)")
     _run(invoke, sample_site)
     for name in ("feed.xml", "feed.it.xml"):
-        done = subprocess.run(["xmllint", "--noout", str(sample_site.root / "public" / name)],
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            ["xmllint", "--noout", str(sample_site.root / "public" / name)],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
 
 
@@ -104,8 +107,11 @@ def test_feed_html_is_sanitized_and_links_absolute(invoke, site: Site) -> None:
 
 
 def test_feed_keeps_newest_max_items(invoke, site: Site) -> None:
-    site.write_config(site_config().replace('description = "News of S3Chem"',
-                                            'description = "News"\nmax_items = 3'))  # fmt: skip
+    site.write_config(
+        site_config().replace(
+            'description = "News of S3Chem"', 'description = "News"\nmax_items = 3'
+        )
+    )
     for day in range(1, 6):
         site.write_post(
             f"n{day}.en.md", f'title = "News {day}"\npublish_at = 2027-05-3{day % 2}T0{day}:00:00'

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: (connect, read) seconds for every call; a slow image upload gets its own, longer read.
 DEFAULT_TIMEOUT = (5.0, 30.0)
+#: A ChannelError's hint when the request certainly created nothing (LinkedIn, Mastodon).
+RETRY_HINT = "nothing was posted; it will be retried"
 USER_AGENT = f"publisher/{__version__} (+https://github.com/s3chem/publisher)"
 
 
@@ -180,8 +182,11 @@ class Http:
                 hint="the post may exist; it will be looked for before any retry",
                 uncertain=True,
             ) from None
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as exc:  # fmt: skip
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
             raise ChannelError(
                 f"bad request URL for {_host(url)}: {scrub(redact(str(exc), secrets))}",
                 hint="check api_url in the channel's config",
@@ -249,6 +254,21 @@ def read_image(path: Path) -> bytes:
         ) from None
 
 
+def refuse_invalid(draft: Draft, channel: str) -> None:
+    """Stop before any request when render found errors in the draft (LinkedIn, Mastodon)."""
+    if draft.errors:
+        raise ChannelError(
+            f"{draft.delivery_id} was not sent to {channel!r}: " + "; ".join(draft.errors),
+            hint="fix the post file, then `publisher retry` the delivery",
+            code="invalid-draft",
+        )
+
+
+def nothing_posted(exc: ChannelError) -> ChannelError:
+    """An unclear answer to a request that creates nothing (a read, an upload step): a retry."""
+    return ChannelError(exc.message, hint=RETRY_HINT, retry=True)
+
+
 def normalize_text(text: str) -> str:
     """Text as compared when reconciling: whitespace folded, case kept."""
     return " ".join(text.split())
@@ -256,6 +276,7 @@ def normalize_text(text: str) -> str:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "RETRY_HINT",
     "Channel",
     "ChannelError",
     "Feed",
@@ -264,8 +285,10 @@ __all__ = [
     "check_expiry",
     "json_body",
     "normalize_text",
+    "nothing_posted",
     "read_image",
     "read_token",
+    "refuse_invalid",
     "token_problem",
     "redact",
     "scrub",

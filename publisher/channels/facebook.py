@@ -1,4 +1,4 @@
-"""Facebook Page channel: Graph API posts, Graph error classification, reconcile by text.
+"""Facebook Page channel: Graph API posts, reconcile by text (errors: ``facebook_errors``).
 
 Facebook has no idempotency key, and it sometimes answers HTTP 500 (code 2, "retry later")
 after it has created the post.  So every answer that leaves the outcome open is ``uncertain``,
@@ -13,7 +13,7 @@ import json
 import logging
 import mimetypes
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NotRequired, TypedDict
@@ -25,9 +25,8 @@ from publisher.channels.base import (
     normalize_text,
     read_image,
     read_token,
-    redact,
-    scrub,
 )
+from publisher.channels.facebook_errors import UNCERTAIN_HINT, classify, retry_after, short_body
 from publisher.core.config_values import REQUIRED, Key, _str, _url
 from publisher.core.errors import ChannelError, ConfigError
 from publisher.core.models import Draft, Receipt
@@ -47,22 +46,15 @@ CLOCK_SKEW = timedelta(minutes=10)
 #: Reconcile never reads more pages than this (a safety net against a cursor that loops).
 MAX_PAGES = 40
 PAGE_SIZE = 25
-PERMISSIONS = "pages_manage_posts and pages_read_engagement"
-RENEW_HINT = (
-    "create a new long-lived Page access token (README: 'Facebook: the Page access token'), "
-    "put it in {env} and update token_expires_at"
-)
-#: Graph codes that mean throttling: a later attempt will succeed.
-THROTTLED = frozenset({4, 17, 32, 613, 80001})
-#: x-app-usage gives percentages of a rolling hour and no reset time: wait this long at 100%.
-APP_USAGE_BACKOFF = 15 * 60.0
 #: Photos Facebook takes (DESIGN §7): these types, by their bytes, up to 10 MB.
-PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/bmp": "BMP",
-               "image/tiff": "TIFF"}  # fmt: skip
+PHOTO_TYPES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/bmp": "BMP",
+    "image/tiff": "TIFF",
+}
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
-#: Error 368 without "already posted": Meta says wait and retry; no sooner than an hour.
-BLOCKED_WAIT = 3600.0
-UNCERTAIN_HINT = "the post may exist; it will be looked for on the Page before any retry"
 #: Meta's Ads Guide for Facebook Feed images (facebook.com/business/ads-guide/image/
 #: facebook-feed): "Minimum width: 600 pixels", resolution "at least 1080 x 1080 pixels".
 MIN_IMAGE_WIDTH, GOOD_IMAGE_WIDTH = 600, 1080
@@ -122,8 +114,10 @@ class FacebookChannel:
         """Why an image this small looks poor on Facebook, or None."""
         if width >= MIN_IMAGE_WIDTH:
             return None
-        return (f"Facebook recommends at least {MIN_IMAGE_WIDTH} px wide (best "
-                f"{GOOD_IMAGE_WIDTH} x {GOOD_IMAGE_WIDTH}); it will look blurred")  # fmt: skip
+        return (
+            f"Facebook recommends at least {MIN_IMAGE_WIDTH} px wide (best "
+            f"{GOOD_IMAGE_WIDTH} x {GOOD_IMAGE_WIDTH}); it will look blurred"
+        )
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery: /feed with message and link, or /photos."""
@@ -185,7 +179,7 @@ class FacebookChannel:
         post_id = body.get("post_id") if files else body.get("id")
         if not isinstance(post_id, str) or not post_id:
             raise ChannelError(
-                f"Facebook accepted the post but its answer has no post id: {_short(body)}",
+                f"Facebook accepted the post but its answer has no post id: {short_body(body)}",
                 hint=UNCERTAIN_HINT,
                 uncertain=True,
             )
@@ -196,14 +190,19 @@ class FacebookChannel:
     def edit(self, remote_id: str, draft: Draft) -> Receipt:
         """Change a live post's text to the draft's: ``POST /{version}/{post-id}`` with ``message``."""
         if not remote_id or "/" in remote_id or "?" in remote_id:
-            raise ChannelError(f"{draft.delivery_id}: no Facebook post id to edit ({remote_id!r})",
-                               hint="edit the post by hand on the Page")  # fmt: skip
+            raise ChannelError(
+                f"{draft.delivery_id}: no Facebook post id to edit ({remote_id!r})",
+                hint="edit the post by hand on the Page",
+            )
         token = read_token(self.config)
-        body = self._call("POST", f"/{self.version}/{remote_id}", token,
-                          data={"message": draft.text})  # fmt: skip
+        body = self._call(
+            "POST", f"/{self.version}/{remote_id}", token, data={"message": draft.text}
+        )
         if body.get("success") is False:
-            raise ChannelError(f"Facebook did not edit {remote_id}: {_short(body)}",
-                               hint="it is tried again; or edit it by hand on the Page")  # fmt: skip
+            raise ChannelError(
+                f"Facebook did not edit {remote_id}: {short_body(body)}",
+                hint="it is tried again; or edit it by hand on the Page",
+            )
         return Receipt(remote_id=remote_id, remote_url=permalink(remote_id))
 
     # -- reconcile ------------------------------------------------------------------------
@@ -267,110 +266,6 @@ def permalink(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
 
 
-def classify(
-    status: int,
-    body: Any,
-    headers: Mapping[str, str],
-    cfg: ChannelConfig,
-    secrets: Iterable[str] = (),
-) -> ChannelError:
-    """Turn a Graph error answer into a ChannelError by its ``code``, first rule that matches."""
-    secrets = tuple(secrets)
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        if body is None or status >= 500 or status < 300:
-            what = "a page that is not JSON" if body is None else "no Graph error"
-            return ChannelError(
-                f"Facebook answered HTTP {status} with {what}",
-                hint=UNCERTAIN_HINT,
-                uncertain=True,
-                code=str(status),
-            )
-        return ChannelError(f"Facebook answered HTTP {status}: {_short(body, secrets)}")
-    code = _int(error.get("code"))
-    sub = _int(error.get("error_subcode"))
-    said = scrub(redact(str(error.get("message") or "no message"), secrets))
-    trace = error.get("fbtrace_id")
-    label = f"{code}/{sub}" if sub else str(code)
-    detail = f"Facebook error {label}: {said}" + (f" (fbtrace_id {trace})" if trace else "")
-    env = cfg.token_env or "the token_env variable"
-    if code in (1, 2) or status >= 500:
-        return ChannelError(detail, hint=UNCERTAIN_HINT, uncertain=True, code=label)
-    if code == 190:
-        return ChannelError(
-            f"the Facebook Page token of {cfg.name!r} must be renewed ({detail})",
-            hint=RENEW_HINT.format(env=env),
-            code=label,
-        )
-    if code == 10 or (code is not None and 200 <= code <= 299):
-        return ChannelError(
-            f"the Facebook token of {cfg.name!r} lacks a permission ({detail})",
-            hint=f"create a Page token granted {PERMISSIONS} by a Page admin and put it in {env}",
-            code=label,
-        )
-    if code in THROTTLED or error.get("is_transient") is True:
-        return ChannelError(
-            f"Facebook is throttling or briefly unavailable ({detail})",
-            hint="it will be retried later",
-            retry=True,
-            retry_after=retry_after(headers),
-            code=label,
-        )
-    if code == 506:
-        return ChannelError(
-            f"Facebook refused the post as a duplicate of an earlier one ({detail})",
-            hint="change the text; if an earlier attempt was uncertain, the post is probably there",
-            duplicate=True,
-            code=label,
-        )
-    if code == 2635:
-        return ChannelError(
-            f"Graph API version {cfg.options.get('api_version')} is no longer served ({detail})",
-            hint=f'set api_version in [channels.{cfg.name}] to a current version, e.g. "v26.0"',
-            code=label,
-        )
-    if code == 368 and "already posted" in str(error.get("message", "")).lower():
-        # A duplicate: failed, but after an uncertain attempt the runner looks for the post.
-        return ChannelError(
-            f"Facebook says this was already posted ({detail})",
-            hint="change the text; if an earlier attempt was uncertain, the post is probably there",
-            duplicate=True, code=label,
-        )  # fmt: skip
-    if code == 368:  # "temporarily blocked ... wait and retry": not before an hour has passed
-        return ChannelError(
-            f"Facebook has temporarily blocked posting on this Page ({detail})",
-            hint="it is tried again in an hour at the earliest", retry=True,
-            retry_after=max(BLOCKED_WAIT, retry_after(headers) or 0.0), code=label,
-        )  # fmt: skip
-    return ChannelError(detail, hint="see Facebook's message; fix the post or the Page", code=label)
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from the Business Use Case and app usage headers, if they say."""
-    waits: list[float] = []
-    for entries in _header_json(headers, "x-business-use-case-usage").values():
-        for entry in entries if isinstance(entries, list) else [entries]:
-            minutes = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else 0
-            if isinstance(minutes, int | float) and minutes > 0:
-                waits.append(minutes * 60.0)
-    app = _header_json(headers, "x-app-usage")
-    minutes = app.get("estimated_time_to_regain_access")
-    if isinstance(minutes, int | float) and minutes > 0:
-        waits.append(minutes * 60.0)
-    usage = [v for k, v in app.items() if k != "estimated_time_to_regain_access"]
-    if any(isinstance(value, int | float) and value >= 100 for value in usage):
-        waits.append(APP_USAGE_BACKOFF)
-    return max(waits) if waits else None
-
-
-def _header_json(headers: Mapping[str, str], name: str) -> dict[str, Any]:
-    try:
-        value = json.loads(headers.get(name) or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def image_problems(path: Path) -> list[str]:
     """Why Facebook would refuse this photo, judged by its bytes (empty when it is fine)."""
     from publisher.core.images import problems_for
@@ -413,18 +308,6 @@ def _parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _short(body: Any, secrets: Iterable[str] = ()) -> str:
-    text = json.dumps(body)[:200] if body is not None else "(empty)"
-    return scrub(redact(text, secrets))
 
 
 __all__ = ["FacebookChannel", "classify", "permalink", "retry_after"]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from publisher.channels.base import Health, Http, SentLedger
+from publisher.channels.files import write_if_changed
 from publisher.core.config import ChannelConfig, Config
 from publisher.core.config_values import REQUIRED, Key, _path, _str, _url
 from publisher.core.errors import ChannelError, ConfigError
@@ -113,8 +114,7 @@ class IcalChannel:
             "end": _local(event.end, post.timezone) if event.end is not None else None,
             "status": "CONFIRMED",
         }
-        return Draft(delivery.id, self.name, payload, text=post.title,
-                     warnings=tuple(warnings))  # fmt: skip
+        return Draft(delivery.id, self.name, payload, text=post.title, warnings=tuple(warnings))
 
     def publish(self, draft: Draft) -> Receipt:
         """Nothing to send: the ledger keeps the entry and the next rebuild writes it."""
@@ -159,8 +159,11 @@ class IcalChannel:
                 current = {**event_fields(stored), "status": "CANCELLED"}
             entry = {**stored, "created": _iso_utc(row.sent_at or row.due_at)}
             if current and event_fields(current) != event_fields(stored):
-                new = {**current, "sequence": int(stored.get("sequence", 0)) + 1,
-                       "modified": _iso_utc(now)}  # fmt: skip
+                new = {
+                    **current,
+                    "sequence": int(stored.get("sequence", 0)) + 1,
+                    "modified": _iso_utc(now),
+                }
                 what = "cancelled" if current["status"] == "CANCELLED" else "updated"
                 detail = f"calendar entry {what} (SEQUENCE {new['sequence']})"
                 if ledger.replace_sent_payload(row.id, stored, new, now, detail):
@@ -194,8 +197,11 @@ class IcalChannel:
         for tzid in sorted(years):
             first, last = min(years[tzid]), max(years[tzid])
             # Transitions from the year before the first event to the year after the last.
-            cal.add_component(Timezone.from_tzid(
-                tzid, first_date=date(first - 1, 1, 1), last_date=date(last + 2, 1, 1)))  # fmt: skip
+            cal.add_component(
+                Timezone.from_tzid(
+                    tzid, first_date=date(first - 1, 1, 1), last_date=date(last + 2, 1, 1)
+                )
+            )
         for entry in entries:
             tz = zone(str(entry["tzid"]))
             event = Event()
@@ -224,8 +230,6 @@ class IcalChannel:
         """Write the calendar if its content changed; True when the file was (re)written."""
         import json
 
-        from publisher.channels.rss import _atomic_write
-
         entries = list(sent)
         key = json.dumps(entries, sort_keys=True, default=str)
         if self._last is not None and self._last[0] == key:
@@ -233,14 +237,7 @@ class IcalChannel:
         else:
             document = self.calendar(entries)
             self._last = (key, document)
-        try:
-            if self.path.read_bytes() == document:
-                return False
-        except OSError:
-            pass
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path, document)
-        return True
+        return write_if_changed(self.path, document)
 
 
 def _when(local: str, tz: ZoneInfo) -> datetime:

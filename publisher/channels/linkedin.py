@@ -10,23 +10,32 @@ media.  The commentary is escaped in LinkedIn's little format (see ``little``). 
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from publisher.channels.base import (
+    RETRY_HINT,
     Health,
     check_expiry,
     json_body,
+    nothing_posted,
     read_image,
     read_token,
+    refuse_invalid,
 )
-from publisher.channels.linkedin_errors import RETRY_HINT, UNCERTAIN_HINT, classify
+from publisher.channels.linkedin_errors import UNCERTAIN_HINT, classify
+from publisher.channels.linkedin_payload import (
+    IMAGE_URN,
+    LinkedInPayload,
+    article_description,
+    image_info,
+    image_problems,
+)
 from publisher.channels.little import RESERVED, commentary, plain
 from publisher.core.config_values import REQUIRED, Key, _env_name, _str, _url
 from publisher.core.errors import ChannelError, ConfigError
@@ -38,14 +47,10 @@ if TYPE_CHECKING:
 
     from publisher.channels.base import Http
     from publisher.core.config import ChannelConfig, Config
-    from publisher.core.models import Delivery, Post
+    from publisher.core.models import Delivery
 
 LIMIT = 3000
 POSTS = "/rest/posts"
-IMAGE_URN = "<image URN, filled in after the upload>"
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif"}
-#: LinkedIn's largest image (DESIGN §7), in pixels.
-MAX_PIXELS = 36_152_320
 UPLOAD_TIMEOUT = (5.0, 120.0)
 FIND_PAGE = 50
 #: Reconcile also accepts posts this much older than the first attempt (clocks disagree).
@@ -55,25 +60,6 @@ PROTOCOL = {"X-Restli-Protocol-Version": "2.0.0"}
 #: at least 640 x 360 px (1200 x 628 recommended), square and vertical at least 360 px wide;
 #: "images less than 401 pixels wide display as a thumbnail image".
 MIN_LANDSCAPE, MIN_SIDE = (640, 360), 360
-
-
-class LinkedInImage(TypedDict):
-    """The image to upload before the post: path, size, MIME type and alt text."""
-
-    path: str
-    bytes: int
-    type: str
-    alt: str
-
-
-class LinkedInPayload(TypedDict):
-    """A Posts API request; ``body.content`` names ``IMAGE_URN`` until the image is uploaded."""
-
-    method: str
-    endpoint: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-    image: LinkedInImage | None
 
 
 def _api_version(path: str, value: Any) -> str:
@@ -120,7 +106,10 @@ class LinkedInChannel:
         self.settings = config
         self.http = http
         self.poll_interval, self.poll_attempts, self.poll_timeout = (
-            poll_interval, poll_attempts, poll_timeout)  # fmt: skip
+            poll_interval,
+            poll_attempts,
+            poll_timeout,
+        )
         self.api_url: str = cfg.options["api_url"]
         self.version: str = cfg.options["api_version"]
         self.author = f"urn:li:organization:{cfg.options['organization_id']}"
@@ -130,13 +119,18 @@ class LinkedInChannel:
     def image_advice(self, width: int, height: int) -> str | None:
         """Why an image this small looks poor on LinkedIn, or None."""
         landscape = width > height
-        low = (width < MIN_LANDSCAPE[0] or height < MIN_LANDSCAPE[1]) if landscape else (
-            min(width, height) < MIN_SIDE)  # fmt: skip
+        low = (
+            (width < MIN_LANDSCAPE[0] or height < MIN_LANDSCAPE[1])
+            if landscape
+            else (min(width, height) < MIN_SIDE)
+        )
         if not low:
             return None
         least = "640 x 360" if landscape else "360 px on each side"
-        return (f"LinkedIn recommends at least {least} (best 1200 x 628); smaller images "
-                "look blurred or show as a thumbnail")  # fmt: skip
+        return (
+            f"LinkedIn recommends at least {least} (best 1200 x 628); smaller images "
+            "look blurred or show as a thumbnail"
+        )
 
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery; pure (reads only the image's size), no token."""
@@ -153,7 +147,7 @@ class LinkedInChannel:
                 f"characters after escaping, over LinkedIn's limit of {LIMIT}; shorten it "
                 f"(or give it a [{self.config.type}] text override)"
             )
-        image = _image_info(view.image, view.image_alt, delivery.id, errors) if view.image else None
+        image = image_info(view.image, view.image_alt, delivery.id, errors) if view.image else None
         feed = {"feedDistribution": "MAIN_FEED", "targetEntities": []}
         body: dict[str, Any] = {
             "author": self.author,
@@ -165,7 +159,7 @@ class LinkedInChannel:
         }
         if view.link:
             article: dict[str, Any] = {"source": view.link, "title": view.title}
-            if description := _description(delivery.post, view.link):
+            if description := article_description(delivery.post, view.link):
                 article["description"] = description
             if image:
                 article["thumbnail"] = IMAGE_URN
@@ -190,12 +184,7 @@ class LinkedInChannel:
 
     def publish(self, draft: Draft) -> Receipt:
         """Upload the image if any, then create the post; the id is the ``x-restli-id`` header."""
-        if draft.errors:
-            raise ChannelError(
-                f"{draft.delivery_id} was not sent to {self.name!r}: " + "; ".join(draft.errors),
-                hint="fix the post file, then `publisher retry` the delivery",
-                code="invalid-draft",
-            )
+        refuse_invalid(draft, self.name)
         token = read_token(self.config)
         body = json.dumps(draft.payload["body"])
         image = draft.payload.get("image")
@@ -212,12 +201,19 @@ class LinkedInChannel:
     def edit(self, remote_id: str, draft: Draft) -> Receipt:
         """Change a live post's commentary (escaped like a new post's) with a PARTIAL_UPDATE."""
         if not remote_id.startswith("urn:li:"):
-            raise ChannelError(f"{draft.delivery_id}: no LinkedIn post URN to edit ({remote_id!r})",
-                               hint="edit the post by hand on the Page")  # fmt: skip
+            raise ChannelError(
+                f"{draft.delivery_id}: no LinkedIn post URN to edit ({remote_id!r})",
+                hint="edit the post by hand on the Page",
+            )
         token = read_token(self.config)
         patch = {"patch": {"$set": {"commentary": draft.payload["body"]["commentary"]}}}
-        self._request("POST", f"{POSTS}/{quote(remote_id, safe='')}", token, json=patch,
-                      headers={"X-RestLi-Method": "PARTIAL_UPDATE"})  # fmt: skip
+        self._request(
+            "POST",
+            f"{POSTS}/{quote(remote_id, safe='')}",
+            token,
+            json=patch,
+            headers={"X-RestLi-Method": "PARTIAL_UPDATE"},
+        )
         return Receipt(remote_id=remote_id, remote_url=post_url(remote_id))
 
     def _upload(self, token: str, path: Path, mime: str) -> str:
@@ -359,7 +355,7 @@ class LinkedInChannel:
             resp = self.http.request(method, url, secrets=[token], headers=sent, **kwargs)
         except ChannelError as exc:
             if exc.uncertain and not creating:
-                raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
+                raise nothing_posted(exc) from None
             raise
         if 200 <= resp.status_code < 300 or (missing_ok and resp.status_code == 404):
             return resp
@@ -385,33 +381,4 @@ def _oauth_base(api_url: str) -> str:
     return "https://www.linkedin.com" if api_url == "https://api.linkedin.com" else api_url
 
 
-def image_problems(path: Path) -> list[str]:
-    """Why LinkedIn would refuse this image, judged by its bytes (empty when it is fine)."""
-    from publisher.core.images import problems_for
-
-    types = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}
-    return problems_for(path, "LinkedIn", types, max_pixels=MAX_PIXELS)
-
-
-def _image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> LinkedInImage | None:
-    """What preview shows of the image to upload; problems go to the draft's errors."""
-    from publisher.core.images import ImageProblem, inspect
-
-    errors.extend(f"{delivery_id}: {problem}" for problem in image_problems(path))
-    try:
-        facts = inspect(path)
-    except ImageProblem:
-        return None
-    mime = facts.mime or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return {"path": str(path), "bytes": facts.size, "type": mime, "alt": alt}
-
-
-def _description(post: Post, link: str) -> str:
-    """The article card's description: the body's first paragraph as plain text, shortened."""
-    from publisher.core.render import markdown_text
-
-    text, _ = markdown_text(post.body, link)
-    first = text.split("\n\n", 1)[0].strip()
-    if len(first) <= 250:
-        return first
-    return first[:250].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+__all__ = ["IMAGE_URN", "LIMIT", "LinkedInChannel", "image_problems", "post_url"]

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from publisher.channels.base import json_body, redact, scrub
+from publisher.channels.base import RETRY_HINT, json_body, redact, scrub
 from publisher.core.errors import ChannelError
 
 if TYPE_CHECKING:
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
     from publisher.channels.linkedin import LinkedInChannel
 
-RETRY_HINT = "nothing was posted; it will be retried"
 UNCERTAIN_HINT = "the post may exist; it will be looked for before any retry"
 TOKEN_HINT = (
     "LinkedIn access tokens last 60 days: create a new one with w_organization_social and "
@@ -45,12 +44,16 @@ def classify(
     kind = {65600: "is invalid", 65601: "was revoked", 65602: "has expired"}
     env = channel.config.token_env or "the token variable"
     permanent = {
-        401: (f"says the access token {kind.get(int(body.get('serviceErrorCode') or 0), 'was refused')}",
-              TOKEN_HINT.replace("{env}", env)),
+        401: (
+            f"says the access token {kind.get(int(body.get('serviceErrorCode') or 0), 'was refused')}",
+            TOKEN_HINT.replace("{env}", env),
+        ),
         403: (f"denied access: {said}", ROLE_HINT.format(author=channel.author)),
-        426: (f"says LinkedIn-Version {channel.version} is retired: {said}",
-              VERSION_HINT.format(name=channel.name)),
-    }  # fmt: skip
+        426: (
+            f"says LinkedIn-Version {channel.version} is retired: {said}",
+            VERSION_HINT.format(name=channel.name),
+        ),
+    }
     if "NONEXISTENT_VERSION" in codes:
         status = 426
     if status in permanent:

@@ -19,7 +19,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from publisher.channels.base import Health, check_expiry, json_body, read_image, read_token
+from publisher.channels.base import (
+    RETRY_HINT,
+    Health,
+    check_expiry,
+    json_body,
+    nothing_posted,
+    read_image,
+    read_token,
+    refuse_invalid,
+)
 from publisher.core.config_values import REQUIRED, Key, _int, _str, _url
 from publisher.core.errors import ChannelError, ConfigError
 from publisher.core.models import Draft, Receipt
@@ -42,7 +51,6 @@ MEDIA_TIMEOUT = (5.0, 120.0)
 SCOPES = "write:statuses write:media read:statuses profile"
 RENEW_HINT = "create a new access token (README: 'Mastodon: the access token'), put it in {env}"
 UNCERTAIN_HINT = "the status may exist; it will be sent again with the same Idempotency-Key"
-RETRY_HINT = "nothing was posted; it will be retried"
 
 
 class MastodonMedia(TypedDict):
@@ -154,12 +162,7 @@ class MastodonChannel:
 
     def publish(self, draft: Draft) -> Receipt:
         """Upload the image if any, then post the status; an unclear answer is sent again once."""
-        if draft.errors:
-            raise ChannelError(
-                f"{draft.delivery_id} was not sent to {self.name!r}: " + "; ".join(draft.errors),
-                hint="fix the post file, then `publisher retry` the delivery",
-                code="invalid-draft",
-            )
+        refuse_invalid(draft, self.name)
         token = read_token(self.config)
         try:
             return self._post_status(draft, token)
@@ -179,8 +182,9 @@ class MastodonChannel:
         if payload.get("media"):
             form.append(("media_ids[]", self._upload(token, payload["media"])))  # type: ignore[arg-type]
         headers = {"Idempotency-Key": payload["idempotency_key"]}
-        resp = self._call("POST", "/api/v1/statuses", token, creating=True, data=form,
-                          headers=headers)  # fmt: skip
+        resp = self._call(
+            "POST", "/api/v1/statuses", token, creating=True, data=form, headers=headers
+        )
         return _receipt(json_body(resp), self.instance)
 
     def _upload(self, token: str, media: MastodonMedia) -> str:
@@ -189,14 +193,19 @@ class MastodonChannel:
         data = read_image(path)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         resp = self._call(
-            "POST", "/api/v2/media", token, timeout=MEDIA_TIMEOUT,
-            files={"file": (path.name, data, mime)}, data={"description": media["description"]},
-        )  # fmt: skip
+            "POST",
+            "/api/v2/media",
+            token,
+            timeout=MEDIA_TIMEOUT,
+            files={"file": (path.name, data, mime)},
+            data={"description": media["description"]},
+        )
         body = json_body(resp) or {}
         media_id = str(body.get("id") or "")
         if not media_id:
-            raise ChannelError(f"channel {self.name!r}: Mastodon gave no media id", hint=RETRY_HINT,
-                               retry=True)  # fmt: skip
+            raise ChannelError(
+                f"channel {self.name!r}: Mastodon gave no media id", hint=RETRY_HINT, retry=True
+            )
         deadline = self.clock() + self.poll_timeout
         while not body.get("url"):
             if self.clock() >= deadline:
@@ -229,11 +238,12 @@ class MastodonChannel:
             except ChannelError as exc:
                 if not exc.uncertain:
                     raise
-                raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
+                raise nothing_posted(exc) from None
         account = json_body(self._call("GET", "/api/v1/accounts/verify_credentials", token)) or {}
         params = {"limit": "40", "exclude_reblogs": "true"}
-        listed = self._call("GET", f"/api/v1/accounts/{account.get('id')}/statuses", token,
-                            params=params)  # fmt: skip
+        listed = self._call(
+            "GET", f"/api/v1/accounts/{account.get('id')}/statuses", token, params=params
+        )
         from publisher.channels.mastodon_text import content_text
 
         want = " ".join(draft.text.split())
@@ -267,15 +277,24 @@ class MastodonChannel:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, token: str, *, creating: bool = False,
-              headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:  # fmt: skip
+    def _call(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        creating: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         sent = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
         try:
-            resp = self.http.request(method, self.instance + path, secrets=[token], headers=sent,
-                                     **kwargs)  # fmt: skip
+            resp = self.http.request(
+                method, self.instance + path, secrets=[token], headers=sent, **kwargs
+            )
         except ChannelError as exc:
             if exc.uncertain and not creating:
-                raise ChannelError(exc.message, hint=RETRY_HINT, retry=True) from None
+                raise nothing_posted(exc) from None
             raise
         if 200 <= resp.status_code < 300:
             return resp
@@ -298,8 +317,9 @@ class MastodonChannel:
         if status == 422:
             return ChannelError(message, hint="fix the post so Mastodon accepts it", code="422")
         if status == 429:
-            return ChannelError(message, hint=RETRY_HINT, retry=True, code="429",
-                                retry_after=self._reset_in(resp))  # fmt: skip
+            return ChannelError(
+                message, hint=RETRY_HINT, retry=True, code="429", retry_after=self._reset_in(resp)
+            )
         if status >= 500:
             if creating:
                 return ChannelError(message, hint=UNCERTAIN_HINT, uncertain=True, code=str(status))
@@ -321,8 +341,9 @@ def image_problems(path: Path) -> list[str]:
     except OSError as exc:
         return [f"the image {path} cannot be read ({exc.strerror or exc})"]
     problems = []
-    known = (head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a"))
-             or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"))  # fmt: skip
+    known = head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")) or (
+        head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    )
     if not known:
         problems.append(f"the image {path.name} is not JPEG, PNG, GIF or WebP, as Mastodon needs")
     if size > IMAGE_BYTES:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -19,6 +18,7 @@ from typing import Any, ClassVar, NotRequired, TypedDict
 from urllib.parse import quote
 
 from publisher.channels.base import Health, Http
+from publisher.channels.files import atomic_copy, write_if_changed
 from publisher.channels.xmltext import escape, quoteattr
 from publisher.core.config import ChannelConfig, Config
 from publisher.core.config_values import REQUIRED, Key, _int, _path, _str, _url
@@ -170,8 +170,15 @@ class RssChannel:
                 "path": str(view.image),
                 "file": name,
             }
-        return Draft(delivery.id, self.name, payload, text=title, image=view.image,
-                     warnings=tuple(warnings), errors=tuple(errors))  # fmt: skip
+        return Draft(
+            delivery.id,
+            self.name,
+            payload,
+            text=title,
+            image=view.image,
+            warnings=tuple(warnings),
+            errors=tuple(errors),
+        )
 
     def publish(self, draft: Draft) -> Receipt:
         """Copy the item's image beside the feed; the ledger then holds the item itself.
@@ -186,7 +193,7 @@ class RssChannel:
             target = self.media_dir / enclosure["file"]
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_copy(source, target)
+                atomic_copy(source, target)
             except OSError as exc:
                 raise ChannelError(
                     f"cannot copy the image {source} to {target}: {exc.strerror}",
@@ -259,15 +266,7 @@ class RssChannel:
 
     def rebuild(self, sent: Iterable[Mapping[str, Any]]) -> bool:
         """Write the feed if its content changed; True when the file was (re)written."""
-        document = self.feed_xml(sent).encode("utf-8")
-        try:
-            if self.path.read_bytes() == document:
-                return False
-        except OSError:
-            pass
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path, document)
-        return True
+        return write_if_changed(self.path, self.feed_xml(sent).encode("utf-8"))
 
 
 def _item_xml(item: Mapping[str, Any]) -> str:
@@ -291,33 +290,3 @@ def _item_xml(item: Mapping[str, Any]) -> str:
         )
     lines.append("</item>")
     return "\n".join(lines)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: readers never see half a feed."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_copy(source: Path, target: Path) -> None:
-    same_size = target.exists() and target.stat().st_size == source.stat().st_size
-    if same_size and target.read_bytes() == source.read_bytes():
-        return
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -66,13 +66,13 @@ class FeedSite:
                 )
                 page = site.pages.get(self.path)
                 if page is None:
-                    return self._send(404, b"<html><body><h1>Not Found</h1></body></html>",
-                                      "text/html")  # fmt: skip
+                    return self._send(
+                        404, b"<html><body><h1>Not Found</h1></body></html>", "text/html"
+                    )
                 if page.delay:
                     time.sleep(page.delay)
                 if page.location is not None:
-                    return self._send(page.status, b"", "text/html",
-                                      {"Location": page.location})  # fmt: skip
+                    return self._send(page.status, b"", "text/html", {"Location": page.location})
                 if page.status != 200:
                     return self._send(page.status, b"<html><body>Gone</body></html>", "text/html")
                 if page.stream:
@@ -86,8 +86,13 @@ class FeedSite:
                         return self._send(304, b"", None, extra)
                 return self._send(200, page.body, page.content_type, extra)
 
-            def _send(self, status: int, body: bytes, kind: str | None,
-                      headers: dict[str, str] | None = None) -> None:  # fmt: skip
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                kind: str | None,
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(status)
                 if kind:
                     self.send_header("Content-Type", kind)
@@ -128,8 +133,13 @@ class FeedSite:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def serve(self, path: str, body: bytes | str, content_type: str = "application/rss+xml; charset=utf-8",
-              **kwargs: Any) -> str:  # fmt: skip
+    def serve(
+        self,
+        path: str,
+        body: bytes | str,
+        content_type: str = "application/rss+xml; charset=utf-8",
+        **kwargs: Any,
+    ) -> str:
         """Serve ``body`` at ``path``; returns the full URL."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.pages[path] = Page(data, content_type, **kwargs)

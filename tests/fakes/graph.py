@@ -280,10 +280,12 @@ class _Handler(BaseHTTPRequestHandler):
         editing = edge is None and method == "POST" and g.post(node) is not None
         if node != g.page_id and not editing:
             return self._error(
-                400, 100, f"Unsupported {method.lower()} request. Object with ID '{node}' does "
+                400,
+                100,
+                f"Unsupported {method.lower()} request. Object with ID '{node}' does "
                 "not exist, cannot be loaded due to missing permissions, or does not support "
                 "this operation.",
-            )  # fmt: skip
+            )
         scripts, script = g._scripts, None
         head = scripts[0] if isinstance(scripts, deque) and scripts else None
         if scripts and (head is None or head.method in (None, method)):

@@ -28,9 +28,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 RESERVED = set("\\|{}@[]()<>#*_~")
 _HASHTAG = re.compile(r"#([^\W_]+)")
 TOP_FIELDS = {
-    "author", "commentary", "visibility", "distribution", "content", "lifecycleState",
-    "isReshareDisabledByAuthor", "contentLandingPage", "contentCallToActionLabel", "container",
-}  # fmt: skip
+    "author",
+    "commentary",
+    "visibility",
+    "distribution",
+    "content",
+    "lifecycleState",
+    "isReshareDisabledByAuthor",
+    "contentLandingPage",
+    "contentCallToActionLabel",
+    "container",
+}
 ARTICLE_FIELDS = {"source", "title", "description", "thumbnail", "thumbnailAltText"}
 MEDIA_FIELDS = {"id", "altText", "title"}
 
@@ -320,8 +328,13 @@ class _Handler(BaseHTTPRequestHandler):
                     "com.linkedin.content.common.exception.BadRequestResponseException: "
                     f"Content is a duplicate of {post['id']}"
                 )
-                inputs = [{"description": "Duplicate post is detected", "input": {},
-                           "code": "DUPLICATE_POST"}]  # fmt: skip
+                inputs = [
+                    {
+                        "description": "Duplicate post is detected",
+                        "input": {},
+                        "code": "DUPLICATE_POST",
+                    }
+                ]
                 envelope = validation_body(422, [], message)
                 envelope["errorDetails"]["inputErrors"] = inputs
                 return 422, envelope, {}
@@ -349,15 +362,23 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError):
             message = 'expected {"patch": {"$set": {"commentary": ...}}}'
             return 400, error_body(400, "ILLEGAL_ARGUMENT", message), {}
-        if set(patch) != {"$set"} or set(patch["$set"]) - {"commentary", "contentCallToActionLabel",
-                                                             "lifecycleState"}:  # fmt: skip
+        if set(patch) != {"$set"} or set(patch["$set"]) - {
+            "commentary",
+            "contentCallToActionLabel",
+            "lifecycleState",
+        }:
             inputs = [("/patch", "UNPROCESSABLE", "only commentary can be changed")]
             return 422, validation_body(422, inputs, "Invalid patch"), {}
         text, kept, shown = read_little(commentary)
         if kept != commentary:
             fake.violations.append(f"unescaped reserved character in the patch of {urn}")
-        post.update(commentary=shown, text=text, kept=kept,
-                    lastModifiedAt=int(fake.clock() * 1000), edits=post.get("edits", 0) + 1)  # fmt: skip
+        post.update(
+            commentary=shown,
+            text=text,
+            kept=kept,
+            lastModifiedAt=int(fake.clock() * 1000),
+            edits=post.get("edits", 0) + 1,
+        )
         return 204, None, {}
 
     def _validate(self, body: Any) -> list[tuple[str, str, str]]:
@@ -382,16 +403,22 @@ class _Handler(BaseHTTPRequestHandler):
         content = body.get("content") or {}
         article, media = content.get("article"), content.get("media")
         if article is not None:
-            out += [(f"/content/article/{k}", "UNRECOGNIZED_FIELD", "unrecognized field")
-                    for k in article if k not in ARTICLE_FIELDS]  # fmt: skip
+            out += [
+                (f"/content/article/{k}", "UNRECOGNIZED_FIELD", "unrecognized field")
+                for k in article
+                if k not in ARTICLE_FIELDS
+            ]
             for name in ("source", "title"):
                 if not article.get(name):
                     out.append((f"/content/article/{name}", "FIELD_REQUIRED", "required"))
             if "thumbnail" in article and not self._usable(article["thumbnail"]):
                 out.append(("/content/article/thumbnail", "INVALID_VALUE", "image not available"))
         if media is not None:
-            out += [(f"/content/media/{k}", "UNRECOGNIZED_FIELD", "unrecognized field")
-                    for k in media if k not in MEDIA_FIELDS]  # fmt: skip
+            out += [
+                (f"/content/media/{k}", "UNRECOGNIZED_FIELD", "unrecognized field")
+                for k in media
+                if k not in MEDIA_FIELDS
+            ]
             if not self._usable(media.get("id")):
                 out.append(("/content/media/id", "INVALID_VALUE", "image not available"))
         return out
@@ -404,8 +431,15 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.state
         params = {k: v[0] for k, v in parse_qs(query).items()}
         if self.headers.get("X-RestLi-Method") != "FINDER" or params.get("q") != "author":
-            return 400, error_body(400, "ILLEGAL_ARGUMENT", "Resource method could not be "
-                                   "resolved from request parameters."), {}  # fmt: skip
+            return (
+                400,
+                error_body(
+                    400,
+                    "ILLEGAL_ARGUMENT",
+                    "Resource method could not be resolved from request parameters.",
+                ),
+                {},
+            )
         if "author=urn%3Ali%3Aorganization%3A" not in query:
             return 400, error_body(400, "ILLEGAL_ARGUMENT", "author must be URL-encoded"), {}
         if params.get("author") != fake.author:

@@ -27,8 +27,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-STATUS_FIELDS = {"status", "visibility", "language", "media_ids[]", "media_ids", "spoiler_text",
-                 "sensitive", "in_reply_to_id", "scheduled_at", "poll"}  # fmt: skip
+STATUS_FIELDS = {
+    "status",
+    "visibility",
+    "language",
+    "media_ids[]",
+    "media_ids",
+    "spoiler_text",
+    "sensitive",
+    "in_reply_to_id",
+    "scheduled_at",
+    "poll",
+}
 INVALID_TOKEN = {"error": "The access token is invalid"}
 OUT_OF_SCOPE = {"error": "This action is outside the authorized scopes"}
 NOT_FOUND = {"error": "Record not found"}
@@ -64,8 +74,13 @@ class Script:
 class FakeMastodon:
     """One account on a local Mastodon instance; use as a context manager."""
 
-    def __init__(self, token: str = "mastodon-secret-token-0123456789", *,
-                 processing_polls: int = 0, max_characters: int = 500) -> None:  # fmt: skip
+    def __init__(
+        self,
+        token: str = "mastodon-secret-token-0123456789",
+        *,
+        processing_polls: int = 0,
+        max_characters: int = 500,
+    ) -> None:
         self.token = token
         self.scopes = {"write:statuses", "write:media", "read:statuses", "profile"}
         self.account = {"id": "109000000000000001", "acct": "s3chem", "username": "s3chem"}
@@ -173,8 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(script.status, script.body, script.headers)
         self._route(method, parts.path, fields, answer=True)
 
-    def _route(self, method: str, path: str, fields: dict[str, list[str]],
-               answer: bool = False) -> None:  # fmt: skip
+    def _route(
+        self, method: str, path: str, fields: dict[str, list[str]], answer: bool = False
+    ) -> None:
         fake = self.state
         result: tuple[int, Any]
         if method == "POST" and path == "/api/v1/statuses":
@@ -276,8 +292,9 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "")
         if ctype.startswith("application/json"):
             data = json.loads(raw or b"{}")
-            return {k: [str(x) for x in v] if isinstance(v, list) else [str(v)]
-                    for k, v in data.items()}  # fmt: skip
+            return {
+                k: [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in data.items()
+            }
         if ctype.startswith("multipart/form-data"):
             message = BytesParser(policy=HTTP).parsebytes(
                 f"Content-Type: {ctype}\r\n\r\n".encode() + raw

@@ -199,10 +199,9 @@ def test_an_unreadable_folder_is_an_error_and_cancels_nothing(invoke, site, unre
 
 
 def test_the_daemon_watcher_keeps_the_posts_of_an_unreadable_folder(site, clock, unreadable):
-    from publisher.core.watch import PostWatcher
-
     from publisher.app.runner import Runner
     from publisher.channels import build_channels
+    from publisher.core.watch import PostWatcher
 
     site.write_post("sub/later.md", 'title = "Later"\npublish_at = 2027-07-01T10:00:00')
     config = site.config()
@@ -353,7 +352,7 @@ def test_check_reports_image_problems_per_channel_by_their_bytes(
     assert "shorten the text" not in result.stderr
 
     preview = invoke(site, "preview").stdout
-    assert "will not be sent: pic/en/linkedin/post: " in preview and linkedin_error in preview
+    assert "will not be sent: the image" in preview and linkedin_error in preview
 
 
 def test_facebook_refuses_photos_over_10_mb(tmp_path):

@@ -42,3 +42,31 @@ def test_status_names_a_bad_post_file_and_exits_2_even_before_the_first_run(site
     result = invoke(site, "status")
     assert result.exit_code == 2
     assert "bad.en.md" in result.stderr and "no ledger yet" in result.stdout
+
+
+MASTODON = """
+[channels.mastodon]
+type = "mastodon"
+instance = "https://mastodon.example"
+token_env = "PUBLISHER_TEST_UNSET_TOKEN"
+languages = ["en"]
+"""
+
+
+def test_the_preview_page_counts_a_status_as_mastodon_does(site: Site, invoke, tmp_path):
+    import json
+    import re
+
+    from publisher.core.plugins import length_rule
+
+    site.write_config(site_config(MASTODON))
+    long_link = "https://www.interregeurope.eu/s3chem/news/" + "a-very-long-path-" * 6
+    site.write_post(
+        "news.en.md", f'title = "News"\npublish_at = 2027-06-02T10:00:00\nlink = "{long_link}"'
+    )
+    listed = json.loads(invoke(site, "preview", "--format", "json").stdout)
+    [status] = [item["payload"]["status"] for item in listed if item["channel"] == "mastodon"]
+    page = tmp_path / "page.html"
+    assert invoke(site, "preview", "--format", "html", "-o", str(page)).exit_code == 0
+    [shown] = re.findall(r"([\d,]+) / 500 characters", page.read_text(encoding="utf-8"))
+    assert int(shown.replace(",", "")) == length_rule("mastodon")(status) < len(status)

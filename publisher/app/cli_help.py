@@ -32,6 +32,7 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "import": [
         "publisher import                        (poll every feed source now)",
+        "publisher import website --dry-run      (what the next poll would write)",
         "publisher import website --backfill 3   (also take 3 items already in the feed)",
     ],
     "run": [

@@ -29,14 +29,7 @@ if TYPE_CHECKING:
 def import_command(
     opts: Options, names: tuple[str, ...], dry_run: bool, backfill: int | None
 ) -> None:
-    """Poll feed sources ([sources.*]) now: each new item becomes a post file.
-
-    \b
-    Examples:
-      publisher import                    # every source
-      publisher import website --dry-run  # what the next poll would write
-      publisher import website --backfill 3
-    """
+    """Poll feed sources ([sources.*]) now: each new item becomes a post file."""
     from pathlib import Path
 
     from publisher.app.cli import error, finish, load, warn

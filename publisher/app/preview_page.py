@@ -40,6 +40,8 @@ class Card:
     local: datetime
     text: str
     account: str
+    #: The text's length as its network counts it (Mastodon: each URL as 23).
+    length: int = 0
     translations: list[Card] = field(default_factory=list)
     announcement: Card | None = None
 
@@ -169,7 +171,9 @@ def cards(
         cfg = config.channels[d.channel]
         account = str(cfg.options.get("display_name") or cfg.options.get("title") or cfg.name)
         limit = getattr(channels.get(d.channel), "limit", None)
-        out.append(Card(n, item, cfg, limit, d.due_at.astimezone(tz), item.text, account))
+        rule = getattr(channels.get(d.channel), "text_length", None) or len
+        length = rule(item.text)
+        out.append(Card(n, item, cfg, limit, d.due_at.astimezone(tz), item.text, account, length))
     by_post: dict[tuple[str, str, str], list[Card]] = {}
     announcements: dict[tuple[str, str, str], Card] = {}
     for card in out:

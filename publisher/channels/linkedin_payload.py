@@ -47,7 +47,7 @@ def image_info(path: Path, alt: str, delivery_id: str, errors: list[str]) -> Lin
     """What preview shows of the image to upload; problems go to the draft's errors."""
     from publisher.core.images import ImageProblem, inspect
 
-    errors.extend(f"{delivery_id}: {problem}" for problem in image_problems(path))
+    errors.extend(image_problems(path))
     try:
         facts = inspect(path)
     except ImageProblem:

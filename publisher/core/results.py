@@ -75,7 +75,8 @@ def after_token_expiry(config: Any, deliveries: Sequence[Any], now: Any) -> list
         if late:
             first = local_text(min(d.due_at for d in late), config.timezone)
             warnings.append(
-                f"channel {name!r}: {len(late)} deliveries are planned after its token expires "
+                f"channel {name!r}: {plural(len(late), 'delivery is', 'deliveries are')} "
+                f"planned after its token expires "
                 f"on {expires} (token_expires_at), the first {first}; renew the token before "
                 f"then and update token_expires_at"
             )
@@ -106,3 +107,8 @@ def resolved(delivery_id: str, done: bool, sent_url: str | None, row: Any) -> st
         f"{delivery_id}: cannot resolve ({state})",
         "only uncertain deliveries can be resolved; see `publisher status`",
     )
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """``1 delivery is`` but ``2 deliveries are``."""
+    return f"{n} {one if n == 1 else many}"

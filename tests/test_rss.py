@@ -42,7 +42,7 @@ def test_feedparser_reads_the_feed_without_complaint(invoke, sample_site: Site) 
     assert feed.bozo == 0, feed.get("bozo_exception")
     assert feed.feed.language == "it"
     assert [e.title for e in feed.entries] == [
-        "Conferenza finale di S3Chem a Maastricht: save the date",
+        "Conferenza finale di S3Chem a Maastricht",
         "13ª riunione del Gruppo di lavoro interregionale a Magdeburgo",
     ]
     conference = feed.entries[0]

@@ -71,7 +71,9 @@ def test_preview_shows_italian_reminders_with_italian_dates(invoke, clock) -> No
     clock.now = datetime(2027, 1, 1, tzinfo=UTC)
     result = invoke(REPO / "config.example.toml", "preview", "--post", "2027-06-final-conference")
     assert result.exit_code == 0, result.stderr
-    assert "Conferenza finale di S3Chem a Maastricht si terrà la prossima settimana" in result.stdout
+    assert (
+        "Conferenza finale di S3Chem a Maastricht si terrà la prossima settimana" in result.stdout
+    )
     assert "17 giugno 2027 alle 09:00 CEST a Maastricht" in result.stdout
     assert "inizia domani" in result.stdout and "reminder-30d" in result.stdout
     assert "PUBLISHER_FACEBOOK_TOKEN is not set" in result.stderr

@@ -105,6 +105,8 @@ def environment() -> Environment:
     env.filters["feed_html"] = feed_content
     env.filters["pretty_json"] = pretty_json
     env.filters["href"] = href
+    env.filters["event_when"] = event_when
+    env.filters["event_start"] = event_start
     return env
 
 
@@ -123,6 +125,36 @@ def pretty_json(value: Any) -> str:
     import json
 
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def event_start(entry: Mapping[str, Any]) -> datetime | None:
+    """A calendar entry's start as a local wall time (None when the entry has none)."""
+    try:
+        return datetime.fromisoformat(str(entry["start"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def event_when(entry: Mapping[str, Any]) -> str:
+    """A calendar entry's start and end as a calendar app lists them, in the entry's own zone."""
+    from publisher.core.times import zone
+
+    try:
+        tz = zone(str(entry["tzid"]))
+        start = datetime.fromisoformat(str(entry["start"])).replace(tzinfo=tz)
+        end = (
+            datetime.fromisoformat(str(entry["end"])).replace(tzinfo=tz)
+            if entry.get("end")
+            else None
+        )
+    except (KeyError, ValueError):
+        return ""
+    first = start.strftime("%a %-d %b %Y, %H:%M")
+    if end is None:
+        return f"{first} {start:%Z}"
+    if end.date() == start.date():
+        return f"{first} – {end:%H:%M %Z}"
+    return f"{first} {start:%Z} – {end:%a %-d %b %Y, %H:%M %Z}"
 
 
 def feed_content(html: str, shown: str | None = None) -> Any:
@@ -169,7 +201,10 @@ def cards(
     for n, item in enumerate(items, 1):
         d = item.delivery
         cfg = config.channels[d.channel]
-        account = str(cfg.options.get("display_name") or cfg.options.get("title") or cfg.name)
+        options = cfg.options
+        account = str(
+            options.get("display_name") or options.get("title") or options.get("name") or cfg.name
+        )
         limit = getattr(channels.get(d.channel), "limit", None)
         rule = getattr(channels.get(d.channel), "text_length", None) or len
         length = rule(item.text)

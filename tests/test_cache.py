@@ -18,9 +18,9 @@ from publisher.core.posts import post_files, read_post, read_posts
 from publisher.core.walk import post_entries
 
 try:
-    from conftest import Site
+    from support import Site
 except ImportError:  # tests/ run as a package
-    from tests.conftest import Site
+    from tests.support import Site
 
 
 @pytest.fixture(scope="module")

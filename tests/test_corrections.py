@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from xml.etree import ElementTree
 
 import pytest
-from conftest import RSS_CHANNELS, Site, site_config
 from fakes.graph import FakeGraph
 from fakes.linkedin import FakeLinkedIn
+from support import RSS_CHANNELS, Site, site_config
 
 from publisher.store.ledger import Ledger
 

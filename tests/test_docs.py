@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import REPO
+from support import REPO
 
 
 def test_readme_covers_the_gaps_a_new_user_met() -> None:

@@ -7,7 +7,7 @@ import zlib
 from pathlib import Path
 
 import feedparser
-from conftest import Site, site_config
+from support import Site, site_config
 
 from publisher.core.image_size import dimensions
 

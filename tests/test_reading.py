@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from conftest import REPO, Site, site_config
+from support import REPO, Site, site_config
 
 from publisher.core import logs
 from publisher.core.errors import UsageError

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 try:
-    from helpers import Site, config_text, make_site
+    from support import Site, config_text, make_site
 except ImportError:  # tests/ run as a package
-    from tests.helpers import Site, config_text, make_site
+    from tests.support import Site, config_text, make_site
 
 from publisher.core.reminders import reminder_text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime
 
-from conftest import REPO
+from support import REPO
 
 from publisher.channels import build_channels
 from publisher.core.config import load_config

@@ -6,6 +6,7 @@ The tick is an hour here, so only the notifications can explain a change seen wi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,13 +14,39 @@ import pytest
 from publisher.core.models import State
 
 try:
-    import test_daemon as d
+    from fakes.graph import FakeGraph
+    from support.processes import (
+        ENV,
+        daemon,
+        rows,
+        state_of,
+        wait_until,
+        write_config,
+        write_post,
+    )
 except ImportError:  # tests/ run as a package
-    from tests import test_daemon as d
+    from tests.fakes.graph import FakeGraph
+    from tests.support.processes import (
+        ENV,
+        daemon,
+        rows,
+        state_of,
+        wait_until,
+        write_config,
+        write_post,
+    )
 
-env, graph = d.env, d.graph  # the daemon tests' fixtures
-daemon, rows, state_of, wait_until = d.daemon, d.rows, d.state_of, d.wait_until
-write_config, write_post = d.write_config, d.write_post
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    with FakeGraph() as fake:
+        yield fake
+
+
+@pytest.fixture
+def env(graph: FakeGraph) -> dict[str, str]:
+    return {**os.environ, ENV: graph.token, "PYTHONUNBUFFERED": "1"}
+
 
 pytestmark = pytest.mark.e2e
 

@@ -7,25 +7,15 @@ that may be intended come back as warnings.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from publisher.core.config import Config
 from publisher.core.errors import ConfigError
+from publisher.core.urls import is_loopback
 
 #: Well-known variables that never hold a secret: naming one as token_env is a mistake.
 NOT_SECRETS = frozenset({"PATH", "HOME", "USER", "SHELL", "PWD", "LANG", "TERM"})
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 and localhost: where a test's fake server may listen."""
-    if host.lower() in {"localhost", "localhost."}:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def safety_warnings(config: Config) -> list[str]:

@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
+    """127.0.0.0/8, ::1 and localhost: where a test's fake server may listen."""
+    if host.lower() in {"localhost", "localhost."}:
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

@@ -134,9 +134,13 @@ class Daemon:
                 return None
             at = due + (local - now)  # the database clock may differ from ours
             self.scheduler.add_job(
-                self.workers[name].kick, DateTrigger(run_date=at.astimezone(UTC), timezone=UTC),
-                id=job, replace_existing=True, misfire_grace_time=None, coalesce=True,
-            )  # fmt: skip
+                self.workers[name].kick,
+                DateTrigger(run_date=at.astimezone(UTC), timezone=UTC),
+                id=job,
+                replace_existing=True,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
             return due
 
     def tick(self) -> None:
@@ -176,11 +180,14 @@ class Daemon:
             self.lost(exc)
             return
         except Exception as exc:  # noqa: BLE001 - e.g. the database is away: try on the tick
-            logs.get().error(f"channel {name}: {type(exc).__name__}: {scrub(str(exc))}; "
-                             "trying again on the next tick")  # fmt: skip
+            logs.get().error(
+                f"channel {name}: {type(exc).__name__}: {scrub(str(exc))}; "
+                "trying again on the next tick"
+            )
         for error in report.token_errors.values():
-            self._once(f"token:{error.env}", f"{error.message}; its deliveries stay pending "
-                       f"({error.hint})")  # fmt: skip
+            self._once(
+                f"token:{error.env}", f"{error.message}; its deliveries stay pending ({error.hint})"
+            )
         if not self.runner.stopping.is_set():
             try:
                 self.reschedule(name, idle_since)
@@ -232,9 +239,13 @@ class Daemon:
         self._report_errors(read.errors, changes.errors)
         self.runner.sync(read)
         self.scheduler.add_job(
-            self.tick, IntervalTrigger(seconds=self.config.tick.total_seconds(), timezone=UTC),
-            id="tick", replace_existing=True, misfire_grace_time=None, coalesce=True,
-        )  # fmt: skip
+            self.tick,
+            IntervalTrigger(seconds=self.config.tick.total_seconds(), timezone=UTC),
+            id="tick",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
         self.scheduler.start()
         for worker in self.workers.values():
             worker.thread.start()
@@ -277,8 +288,7 @@ class Daemon:
             except PublisherError as exc:  # e.g. posts_dir unmounted: say it once, keep going
                 self._once(exc.message, f"{exc.message} ({exc.hint})")
             except Exception as exc:  # noqa: BLE001 - a hiccup must not end the daemon
-                logs.get().error(f"scanning post files: {type(exc).__name__}: "
-                                 f"{scrub(str(exc))}")  # fmt: skip
+                logs.get().error(f"scanning post files: {type(exc).__name__}: {scrub(str(exc))}")
 
     def shutdown(self, timeout: float = STOP_TIMEOUT) -> bool:
         """Stop taking work, let the sends in flight finish; False if some did not in time."""
@@ -321,13 +331,18 @@ def serve(
     try:
         if lock is not None:
             for taken in ledger.take_over_sending(clock(), all_rows=True):
-                logs.state_change(taken, split_delivery_id(taken)[2], State.UNCERTAIN.value,
-                                  "the last run stopped while sending; looking for it")  # fmt: skip
+                logs.state_change(
+                    taken,
+                    split_delivery_id(taken)[2],
+                    State.UNCERTAIN.value,
+                    "the last run stopped while sending; looking for it",
+                )
         notifier = Notifier(config, ledger, clock, environ)
         notifier.setup()
         alerts = NotifyThread(notifier)
-        runner = Runner(config, ledger, build_channels(config), clock, environ=environ,
-                        notify=alerts.kick)  # fmt: skip
+        runner = Runner(
+            config, ledger, build_channels(config), clock, environ=environ, notify=alerts.kick
+        )
         identity = guard_for(config)
         if identity is not None:
             runner.guard = identity.check
@@ -344,8 +359,10 @@ def serve(
             sources.stop()
             finished = daemon.shutdown()
         if not finished:
-            logs.get().warning(f"sends still in flight after {STOP_TIMEOUT:.0f} s; exiting "
-                               "anyway: they are looked for at the next start")  # fmt: skip
+            logs.get().warning(
+                f"sends still in flight after {STOP_TIMEOUT:.0f} s; exiting "
+                "anyway: they are looked for at the next start"
+            )
         if daemon.failure is not None:
             raise daemon.failure
         logs.get().info("stopped")
@@ -373,8 +390,9 @@ class _signals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.daemon.stop.is_set():
-            logs.get().warning(f"{name} again: exiting now; sends in flight are looked for "
-                               "at the next start")  # fmt: skip
+            logs.get().warning(
+                f"{name} again: exiting now; sends in flight are looked for at the next start"
+            )
             logging.shutdown()
             os._exit(128 + signum)
         logs.get().info(f"{name}: stopping after the sends in flight ({name} again: at once)")

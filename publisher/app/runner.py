@@ -162,8 +162,12 @@ class Runner:
             hit = self._planned.get(id(post))
             if hit is None or hit.post is not post:
                 found, dropped = plan_post(post, self.config)
-                hit = _Planned(post, found, [*post.warnings, *dropped],
-                               [planned_row(d, self.config.channels[d.channel]) for d in found])  # fmt: skip
+                hit = _Planned(
+                    post,
+                    found,
+                    [*post.warnings, *dropped],
+                    [planned_row(d, self.config.channels[d.channel]) for d in found],
+                )
             cache[id(post)] = hit
             deliveries.extend(hit.deliveries)
             warnings.extend(hit.warnings)
@@ -200,8 +204,12 @@ class Runner:
         """Look for the posts that uncertain sends may have created, before any retry."""
         now = self.now()
         for taken in self.ledger.take_over_sending(now, all_rows=False):
-            logs.state_change(taken, split_delivery_id(taken)[2], State.UNCERTAIN.value,
-                              "its lease ran out while sending (the worker died?)")  # fmt: skip
+            logs.state_change(
+                taken,
+                split_delivery_id(taken)[2],
+                State.UNCERTAIN.value,
+                "its lease ran out while sending (the worker died?)",
+            )
         for row in self.ledger.rows(states=[State.UNCERTAIN], channel=channel_name):
             if self.stopping.is_set():
                 return
@@ -224,8 +232,9 @@ class Runner:
                 continue
             self._settle_lookup(row, draft, found, report, "found on reconcile")
 
-    def _settle_lookup(self, row: LedgerRow, draft: Draft, found: Receipt | None,
-                       report: RunReport, how: str) -> None:  # fmt: skip
+    def _settle_lookup(
+        self, row: LedgerRow, draft: Draft, found: Receipt | None, report: RunReport, how: str
+    ) -> None:
         # Only from the state the row was read in: if another worker settled it meanwhile,
         # this lookup's answer is stale and must not move the row again.
         now, was = self.now(), (row.state,)
@@ -234,14 +243,17 @@ class Runner:
                 self._record(report, Outcome(row.id, row.channel, State.SENT, found.remote_url))
         elif row.attempts and row.updated_at and now - utc(row.updated_at) < SLOW_LISTING:
             # A listing may lag behind the post: re-send only after a read this much later.
-            logs.get().info(f"{row.id}: not found yet; looking again after "
-                            f"{utc(row.updated_at) + SLOW_LISTING:%H:%M:%S} UTC")  # fmt: skip
+            logs.get().info(
+                f"{row.id}: not found yet; looking again after "
+                f"{utc(row.updated_at) + SLOW_LISTING:%H:%M:%S} UTC"
+            )
         elif row.attempts >= self.config.max_attempts:
             message = f"not found after an uncertain send, and {row.attempts} attempts made"
             if self.ledger.mark_failed(row.id, message, now, allowed=was):
                 self._record(report, Outcome(row.id, row.channel, State.FAILED, message))
-        elif self.ledger.mark_retrying(row.id, "not found after an uncertain send", now, now,
-                                       allowed=was):  # fmt: skip
+        elif self.ledger.mark_retrying(
+            row.id, "not found after an uncertain send", now, now, allowed=was
+        ):
             logs.state_change(row.id, row.channel, State.RETRYING.value, "not found; retrying")
 
     # -- sending -------------------------------------------------------------------
@@ -301,8 +313,9 @@ class Runner:
             self.guard()
             with self._lock:
                 exclude = skipped | self._parked
-            claimed = self.ledger.claim(now, self.config.lease, limit=room, channel=name,
-                                        exclude=exclude)  # fmt: skip
+            claimed = self.ledger.claim(
+                now, self.config.lease, limit=room, channel=name, exclude=exclude
+            )
             if not claimed:
                 return now
             for row in claimed:  # the batch's leases are kept while it waits its turn
@@ -337,10 +350,14 @@ class Runner:
             return False
         start = max(row.due_at, row.catch_up_from or row.due_at)
         reason = expiry_reason(
-            start, row.expires_at, now, self.config.catch_up,
-            is_reminder=delivery.is_reminder, honours_catch_up=capabilities(channel.config.type).catch_up,
+            start,
+            row.expires_at,
+            now,
+            self.config.catch_up,
+            is_reminder=delivery.is_reminder,
+            honours_catch_up=capabilities(channel.config.type).catch_up,
             timezone=self.config.timezone,
-        )  # fmt: skip
+        )
         if reason:
             if self.ledger.mark_expired(row.id, reason, now):
                 self._record(report, Outcome(row.id, row.channel, State.EXPIRED, reason))
@@ -383,8 +400,9 @@ class Runner:
         finally:
             self._unhold(row.id)
 
-    def _failed_attempt(self, row: LedgerRow, channel: Channel, draft: Draft,
-                        exc: ChannelError, report: RunReport) -> None:  # fmt: skip
+    def _failed_attempt(
+        self, row: LedgerRow, channel: Channel, draft: Draft, exc: ChannelError, report: RunReport
+    ) -> None:
         now = self.now()
         message = str(exc)
         if exc.uncertain:
@@ -404,8 +422,9 @@ class Runner:
             at = now + self.backoff(row.attempts, exc.retry_after)
             if self.ledger.mark_retrying(row.id, message, at, now):
                 when = local_text(at, self.config.timezone)
-                logs.state_change(row.id, row.channel, State.RETRYING.value,
-                                  f"{message}; next attempt {when}")  # fmt: skip
+                logs.state_change(
+                    row.id, row.channel, State.RETRYING.value, f"{message}; next attempt {when}"
+                )
             return
         if exc.retry:
             message = f"{message} (gave up after {row.attempts} attempts: max_attempts)"

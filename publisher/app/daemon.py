@@ -29,13 +29,12 @@ from types import FrameType
 from typing import Any
 
 from publisher.app.fsevents import FileEvents
-from publisher.app.notify import Notifier, NotifyThread
+from publisher.app.notify import NotifyThread
 from publisher.app.runner import Runner, RunReport
 from publisher.channels.base import Feed
 from publisher.core import logs
 from publisher.core.config import Config
 from publisher.core.errors import ExitStatus, LedgerError, PostError, PublisherError
-from publisher.core.models import State, split_delivery_id
 from publisher.core.secrets import check_expiry, scrub
 from publisher.core.watch import PostWatcher
 from publisher.store.ledger import Ledger
@@ -316,36 +315,18 @@ def serve(
     environ: Mapping[str, str] | None = None,
 ) -> ExitStatus:
     """``publisher run``: publish each delivery at its time until SIGTERM/SIGINT."""
-    from publisher.app.once import open_for_run
     from publisher.app.source_jobs import SourcePoller
-    from publisher.channels import build_channels
+    from publisher.app.startup import started
     from publisher.core import postcache
     from publisher.core.times import now_utc
-    from publisher.store.ledger_safety import guard_for
 
     clock = clock or now_utc
     environ = os.environ if environ is None else environ
     _route_library_logs()
-    lock, ledger = open_for_run(config)
-    assert isinstance(ledger, Ledger)
-    try:
-        if lock is not None:
-            for taken in ledger.take_over_sending(clock(), all_rows=True):
-                logs.state_change(
-                    taken,
-                    split_delivery_id(taken)[2],
-                    State.UNCERTAIN.value,
-                    "the last run stopped while sending; looking for it",
-                )
-        notifier = Notifier(config, ledger, clock, environ)
-        notifier.setup()
-        alerts = NotifyThread(notifier)
-        runner = Runner(
-            config, ledger, build_channels(config), clock, environ=environ, notify=alerts.kick
-        )
-        identity = guard_for(config)
-        if identity is not None:
-            runner.guard = identity.check
+    with started(config, clock, environ) as run:
+        ledger, runner = run.ledger, run.runner
+        alerts = NotifyThread(run.notifier)
+        runner.notify = alerts.kick
         watcher = PostWatcher(config)
         watcher.load(postcache.load(config))
         daemon = Daemon(config, ledger, runner, watcher, clock=clock, notifier=alerts)
@@ -367,9 +348,6 @@ def serve(
             raise daemon.failure
         logs.get().info("stopped")
         return ExitStatus.OK
-    finally:
-        if lock is not None:
-            lock.release()
 
 
 class _signals:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from publisher.core.errors import LedgerError
 from publisher.core.models import EDITABLE, LedgerRow, Receipt, State
+from publisher.store.leases import Leases
 from publisher.store.ledger_safety import prepare_sqlite
 from publisher.store.schema import (
     MIGRATIONS,
@@ -38,7 +39,7 @@ __all__ = ["MIGRATIONS", "Ledger", "deliveries", "history", "make_engine", "noti
 CLOCK_CHECK = 30.0
 
 
-class Ledger(SentRows):
+class Ledger(Leases, SentRows):
     """Delivery rows and their transitions; every write is one short transaction."""
 
     def __init__(self, engine: Engine, worker: str = "") -> None:
@@ -225,70 +226,6 @@ class Ledger(SentRows):
         from publisher.store.sync import sync_rows
 
         return sync_rows(self, planned, now, keep_sources)
-
-    def claim(
-        self,
-        now: datetime,
-        lease: timedelta,
-        *,
-        limit: int = 1,
-        channel: str | None = None,
-        exclude: Iterable[str] = (),
-    ) -> list[LedgerRow]:
-        """Atomically take up to ``limit`` due deliveries for this worker, with a lease.
-
-        ``exclude`` names deliveries this worker cannot send now (handed back untouched), so
-        they never block the ones due after them.
-        """
-        from publisher.store.claims import claim_statement
-
-        statement = claim_statement(not self.is_sqlite, channel is not None)
-        params = {
-            "c_now": now,
-            "c_lease_until": now + lease,
-            "c_worker": self.worker,
-            "c_limit": limit,
-            "c_skip": list(exclude),
-            "c_channel": channel,
-        }
-        with self._tx() as conn:  # one statement: pick (skipping rows others hold) and take
-            claimed = conn.execute(statement, params)
-            rows = sorted((row_from(r._mapping) for r in claimed), key=lambda r: (r.due_at, r.id))
-            self._log(conn, [r.id for r in rows], State.SENDING.value, None, now)
-            return rows
-
-    def renew(self, ids: Iterable[str], until: datetime) -> None:
-        """Extend the lease of deliveries this worker is still sending."""
-        with self._tx() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(list(ids)))
-                .where(deliveries.c.state == State.SENDING.value)
-                .where(deliveries.c.worker == self.worker)
-                .values(lease_until=until)
-            )
-
-    def take_over_sending(self, now: datetime, *, all_rows: bool) -> list[str]:
-        """Mark ``sending`` rows ``uncertain``: all (SQLite lock holder) or those whose lease ran out."""
-        query = sa.select(deliveries.c.id).where(deliveries.c.state == State.SENDING.value)
-        if not all_rows:
-            query = query.where(deliveries.c.lease_until < now)
-        with self._tx() as conn:
-            ids = [r[0] for r in conn.execute(query)]
-            if ids:
-                conn.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id.in_(ids))
-                    .where(deliveries.c.state == State.SENDING.value)
-                    .values(
-                        state=State.UNCERTAIN.value,
-                        was_uncertain=True,
-                        updated_at=now,
-                        error="the process died or its lease ran out while sending",
-                    )
-                )
-                self._log(conn, ids, State.UNCERTAIN.value, "interrupted while sending", now)
-        return ids
 
     def record_attempt(self, delivery_id: str, payload: Mapping[str, Any], text: str) -> None:
         """Keep what this attempt sends, so a reconcile looks for it even if the file changes."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from publisher.app import reconcile, sending, upkeep
@@ -33,14 +34,48 @@ from publisher.store.ledger_safety import distrust_overdue, is_empty
 __all__ = ["Notifier", "Outcome", "RunReport", "Runner"]
 
 
+#: Each image a post uses with its (size, mtime_ns), or None when it cannot be read.
+ImageStamps = tuple[tuple[Path, tuple[int, int] | None], ...]
+
+
+def image_stamps(post: Post) -> ImageStamps:
+    """The stamps of the post's images, which its rows' content hashes include (``core.rows``)."""
+    images = {post.image, *(o.image for o in post.overrides.values())}
+    found: list[tuple[Path, tuple[int, int] | None]] = []
+    for image in sorted(i for i in images if i is not None):
+        try:
+            stat = image.stat()
+            found.append((image, (stat.st_size, stat.st_mtime_ns)))
+        except OSError:
+            found.append((image, None))
+    return tuple(found)
+
+
+def plan_key(post: Post) -> tuple[Path, str]:
+    """Where a post comes from (its file and language): the key of the runner's plan cache."""
+    return (post.path, post.language)
+
+
 @dataclass(frozen=True)
 class _Planned:
     """One post's planned deliveries and ledger rows, kept while the post is unchanged."""
 
     post: Post
+    images: ImageStamps
     deliveries: list[Delivery]
     warnings: list[str]
     rows: list[dict[str, Any]]
+
+    def holds(self, post: Post) -> bool:
+        """True if planning ``post`` now would give these rows again.
+
+        The watcher hands back the same object while neither the file nor its images changed;
+        an equal post read again (a touched file, a changed image) is checked against the
+        image stamps too, as its rows' content hashes include them.
+        """
+        if self.post is post:
+            return True
+        return self.post == post and self.images == image_stamps(post)
 
 
 class Runner:
@@ -66,7 +101,7 @@ class Runner:
         self.rng = rng or random.Random()
         self.plan = Plan()
         self.deliveries: dict[str, Delivery] = {}
-        self._planned: dict[int, _Planned] = {}
+        self._planned: dict[tuple[Path, str], _Planned] = {}
         self._in_flight: set[str] = set()
         self.parked: set[str] = set()
         #: Files that failed to parse at the last sync (None before the first sync).
@@ -102,24 +137,27 @@ class Runner:
     def _replan(self, posts: list[Post]) -> list[dict[str, Any]]:
         """Plan the posts, re-planning only those that changed since the last sync.
 
-        The daemon's watcher hands back the same ``Post`` object for a file that did not
-        change, so its deliveries and ledger rows (content hashes included) are reused.
+        A post that did not change (the same ``Post``, or a re-read one equal to it whose
+        images did not change either) reuses its deliveries and ledger rows (content hashes
+        included): planning depends only on the post, its images and the config.
         """
-        cache: dict[int, _Planned] = {}
+        cache: dict[tuple[Path, str], _Planned] = {}
         deliveries: list[Delivery] = []
         warnings: list[str] = []
         rows: list[dict[str, Any]] = []
         for post in posts:
-            hit = self._planned.get(id(post))
-            if hit is None or hit.post is not post:
+            key = plan_key(post)
+            hit = self._planned.get(key)
+            if hit is None or not hit.holds(post):
                 found, dropped = plan_post(post, self.config)
                 hit = _Planned(
                     post,
+                    image_stamps(post),
                     found,
                     [*post.warnings, *dropped],
                     [planned_row(d, self.config.channels[d.channel]) for d in found],
                 )
-            cache[id(post)] = hit
+            cache[key] = hit
             deliveries.extend(hit.deliveries)
             warnings.extend(hit.warnings)
             rows.extend(hit.rows)

@@ -8,8 +8,9 @@ Threads, and what each one does:
   changed or deleted, the ledger is synced and every channel is woken.  Signals
   land here: the first one stops new sends and waits (bounded) for those in flight, the
   second exits at once (what was in flight is reconciled on the next start).
-- one worker per channel: when kicked, it reconciles (on the tick), sends what is due, one
-  after another (``Runner.serve_channel``), rewrites its feed, and schedules its next wake.
+- one worker per channel (``publisher.app.channel_worker``): when kicked, it reconciles (on
+  the tick), sends what is due, one after another (``Runner.serve_channel``), rewrites its
+  feed, and schedules its next wake.
 - APScheduler (in-memory jobs; the ledger is the source of truth): per channel a date job
   at the next due time, plus the safety tick (it serves only the channels with something
   uncertain, retrying or due: one query when the site is idle).  Callbacks only kick workers, so a late job
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
+from publisher.app.channel_worker import ChannelWorker
 from publisher.app.fsevents import FileEvents
 from publisher.app.notify import NotifyThread
 from publisher.app.runner import Runner, RunReport
@@ -44,38 +46,6 @@ from publisher.store.ledger import Ledger
 SCAN_INTERVAL = 1.0
 #: How long a stop (SIGTERM) waits for the sends in flight before exiting anyway.
 STOP_TIMEOUT = 30.0
-
-
-class ChannelWorker:
-    """One thread per channel: a kick while it works makes it go round once more, never twice."""
-
-    def __init__(self, name: str, work: Callable[[str, bool], None]) -> None:
-        self.name = name
-        self._work = work
-        self._wake = threading.Event()
-        self._reconcile = False
-        self._stop = False
-        self._lock = threading.Lock()
-        self.thread = threading.Thread(target=self._loop, name=f"channel-{name}", daemon=True)
-
-    def kick(self, reconcile: bool = False) -> None:
-        with self._lock:
-            self._reconcile = self._reconcile or reconcile
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop = True
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while True:
-            self._wake.wait()
-            if self._stop:
-                return
-            self._wake.clear()
-            with self._lock:
-                reconcile, self._reconcile = self._reconcile, False
-            self._work(self.name, reconcile)
 
 
 class Daemon:

@@ -199,10 +199,9 @@ def test_an_unreadable_folder_is_an_error_and_cancels_nothing(invoke, site, unre
 
 
 def test_the_daemon_watcher_keeps_the_posts_of_an_unreadable_folder(site, clock, unreadable):
-    from publisher.core.watch import PostWatcher
-
     from publisher.app.runner import Runner
     from publisher.channels import build_channels
+    from publisher.core.watch import PostWatcher
 
     site.write_post("sub/later.md", 'title = "Later"\npublish_at = 2027-07-01T10:00:00')
     config = site.config()

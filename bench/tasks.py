@@ -94,9 +94,8 @@ def _daemon_tick(config: Any, ledger: Any, runner: Any, now: datetime) -> Any:
     """The daemon's tick as the code base has it; returns (how, tick, edit) callables."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from publisher.core.watch import PostWatcher
-
     from publisher.app.daemon import Daemon
+    from publisher.core.watch import PostWatcher
 
     watcher = PostWatcher(config)
     daemon = Daemon(config, ledger, runner, watcher, clock=lambda: now)

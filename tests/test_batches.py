@@ -9,7 +9,7 @@ try:
 except ImportError:  # tests/ run as a package
     from tests import test_scheduler as s
 
-from publisher.app.runner import CLAIM_BATCH
+from publisher.app.sending import CLAIM_BATCH
 from publisher.core.models import State
 
 graph = s.graph  # the scheduler tests' fixture

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from publisher.core.watch import PostWatcher
 
 from publisher.app.daemon import Daemon
 from publisher.app.notify import Notifier
@@ -24,6 +23,7 @@ from publisher.channels.base import Http
 from publisher.core.config import Config, parse_config
 from publisher.core.models import UNSETTLED, Post, Receipt, State
 from publisher.core.posts import read_post, read_posts
+from publisher.core.watch import PostWatcher
 from publisher.store.ledger import Ledger
 
 try:

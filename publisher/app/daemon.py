@@ -8,8 +8,9 @@ Threads, and what each one does:
   changed or deleted, the ledger is synced and every channel is woken.  Signals
   land here: the first one stops new sends and waits (bounded) for those in flight, the
   second exits at once (what was in flight is reconciled on the next start).
-- one worker per channel: when kicked, it reconciles (on the tick), sends what is due, one
-  after another (``Runner.serve_channel``), rewrites its feed, and schedules its next wake.
+- one worker per channel (``publisher.app.channel_worker``): when kicked, it reconciles (on
+  the tick), sends what is due, one after another (``Runner.serve_channel``), rewrites its
+  feed, and schedules its next wake.
 - APScheduler (in-memory jobs; the ledger is the source of truth): per channel a date job
   at the next due time, plus the safety tick (it serves only the channels with something
   uncertain, retrying or due: one query when the site is idle).  Callbacks only kick workers, so a late job
@@ -28,14 +29,14 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
+from publisher.app.channel_worker import ChannelWorker
 from publisher.app.fsevents import FileEvents
-from publisher.app.notify import Notifier, NotifyThread
+from publisher.app.notify import NotifyThread
 from publisher.app.runner import Runner, RunReport
 from publisher.channels.base import Feed
 from publisher.core import logs
 from publisher.core.config import Config
 from publisher.core.errors import ExitStatus, LedgerError, PostError, PublisherError
-from publisher.core.models import State, split_delivery_id
 from publisher.core.secrets import check_expiry, scrub
 from publisher.core.watch import PostWatcher
 from publisher.store.ledger import Ledger
@@ -45,38 +46,6 @@ from publisher.store.ledger import Ledger
 SCAN_INTERVAL = 1.0
 #: How long a stop (SIGTERM) waits for the sends in flight before exiting anyway.
 STOP_TIMEOUT = 30.0
-
-
-class ChannelWorker:
-    """One thread per channel: a kick while it works makes it go round once more, never twice."""
-
-    def __init__(self, name: str, work: Callable[[str, bool], None]) -> None:
-        self.name = name
-        self._work = work
-        self._wake = threading.Event()
-        self._reconcile = False
-        self._stop = False
-        self._lock = threading.Lock()
-        self.thread = threading.Thread(target=self._loop, name=f"channel-{name}", daemon=True)
-
-    def kick(self, reconcile: bool = False) -> None:
-        with self._lock:
-            self._reconcile = self._reconcile or reconcile
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop = True
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while True:
-            self._wake.wait()
-            if self._stop:
-                return
-            self._wake.clear()
-            with self._lock:
-                reconcile, self._reconcile = self._reconcile, False
-            self._work(self.name, reconcile)
 
 
 class Daemon:
@@ -134,9 +103,13 @@ class Daemon:
                 return None
             at = due + (local - now)  # the database clock may differ from ours
             self.scheduler.add_job(
-                self.workers[name].kick, DateTrigger(run_date=at.astimezone(UTC), timezone=UTC),
-                id=job, replace_existing=True, misfire_grace_time=None, coalesce=True,
-            )  # fmt: skip
+                self.workers[name].kick,
+                DateTrigger(run_date=at.astimezone(UTC), timezone=UTC),
+                id=job,
+                replace_existing=True,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
             return due
 
     def tick(self) -> None:
@@ -176,11 +149,14 @@ class Daemon:
             self.lost(exc)
             return
         except Exception as exc:  # noqa: BLE001 - e.g. the database is away: try on the tick
-            logs.get().error(f"channel {name}: {type(exc).__name__}: {scrub(str(exc))}; "
-                             "trying again on the next tick")  # fmt: skip
+            logs.get().error(
+                f"channel {name}: {type(exc).__name__}: {scrub(str(exc))}; "
+                "trying again on the next tick"
+            )
         for error in report.token_errors.values():
-            self._once(f"token:{error.env}", f"{error.message}; its deliveries stay pending "
-                       f"({error.hint})")  # fmt: skip
+            self._once(
+                f"token:{error.env}", f"{error.message}; its deliveries stay pending ({error.hint})"
+            )
         if not self.runner.stopping.is_set():
             try:
                 self.reschedule(name, idle_since)
@@ -232,9 +208,13 @@ class Daemon:
         self._report_errors(read.errors, changes.errors)
         self.runner.sync(read)
         self.scheduler.add_job(
-            self.tick, IntervalTrigger(seconds=self.config.tick.total_seconds(), timezone=UTC),
-            id="tick", replace_existing=True, misfire_grace_time=None, coalesce=True,
-        )  # fmt: skip
+            self.tick,
+            IntervalTrigger(seconds=self.config.tick.total_seconds(), timezone=UTC),
+            id="tick",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
         self.scheduler.start()
         for worker in self.workers.values():
             worker.thread.start()
@@ -277,8 +257,7 @@ class Daemon:
             except PublisherError as exc:  # e.g. posts_dir unmounted: say it once, keep going
                 self._once(exc.message, f"{exc.message} ({exc.hint})")
             except Exception as exc:  # noqa: BLE001 - a hiccup must not end the daemon
-                logs.get().error(f"scanning post files: {type(exc).__name__}: "
-                                 f"{scrub(str(exc))}")  # fmt: skip
+                logs.get().error(f"scanning post files: {type(exc).__name__}: {scrub(str(exc))}")
 
     def shutdown(self, timeout: float = STOP_TIMEOUT) -> bool:
         """Stop taking work, let the sends in flight finish; False if some did not in time."""
@@ -306,31 +285,18 @@ def serve(
     environ: Mapping[str, str] | None = None,
 ) -> ExitStatus:
     """``publisher run``: publish each delivery at its time until SIGTERM/SIGINT."""
-    from publisher.app.once import open_for_run
     from publisher.app.source_jobs import SourcePoller
-    from publisher.channels import build_channels
+    from publisher.app.startup import started
     from publisher.core import postcache
     from publisher.core.times import now_utc
-    from publisher.store.ledger_safety import guard_for
 
     clock = clock or now_utc
     environ = os.environ if environ is None else environ
     _route_library_logs()
-    lock, ledger = open_for_run(config)
-    assert isinstance(ledger, Ledger)
-    try:
-        if lock is not None:
-            for taken in ledger.take_over_sending(clock(), all_rows=True):
-                logs.state_change(taken, split_delivery_id(taken)[2], State.UNCERTAIN.value,
-                                  "the last run stopped while sending; looking for it")  # fmt: skip
-        notifier = Notifier(config, ledger, clock, environ)
-        notifier.setup()
-        alerts = NotifyThread(notifier)
-        runner = Runner(config, ledger, build_channels(config), clock, environ=environ,
-                        notify=alerts.kick)  # fmt: skip
-        identity = guard_for(config)
-        if identity is not None:
-            runner.guard = identity.check
+    with started(config, clock, environ) as run:
+        ledger, runner = run.ledger, run.runner
+        alerts = NotifyThread(run.notifier)
+        runner.notify = alerts.kick
         watcher = PostWatcher(config)
         watcher.load(postcache.load(config))
         daemon = Daemon(config, ledger, runner, watcher, clock=clock, notifier=alerts)
@@ -344,15 +310,14 @@ def serve(
             sources.stop()
             finished = daemon.shutdown()
         if not finished:
-            logs.get().warning(f"sends still in flight after {STOP_TIMEOUT:.0f} s; exiting "
-                               "anyway: they are looked for at the next start")  # fmt: skip
+            logs.get().warning(
+                f"sends still in flight after {STOP_TIMEOUT:.0f} s; exiting "
+                "anyway: they are looked for at the next start"
+            )
         if daemon.failure is not None:
             raise daemon.failure
         logs.get().info("stopped")
         return ExitStatus.OK
-    finally:
-        if lock is not None:
-            lock.release()
 
 
 class _signals:
@@ -373,8 +338,9 @@ class _signals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.daemon.stop.is_set():
-            logs.get().warning(f"{name} again: exiting now; sends in flight are looked for "
-                               "at the next start")  # fmt: skip
+            logs.get().warning(
+                f"{name} again: exiting now; sends in flight are looked for at the next start"
+            )
             logging.shutdown()
             os._exit(128 + signum)
         logs.get().info(f"{name}: stopping after the sends in flight ({name} again: at once)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from publisher.core import logs
@@ -13,68 +12,26 @@ from publisher.core.errors import ExitStatus, PostError
 
 if TYPE_CHECKING:
     from publisher.app.runner import RunReport
-    from publisher.store.ledger import Ledger
-    from publisher.store.lock import LedgerLock
-
-
-def open_for_run(config: Config) -> tuple[LedgerLock | None, Ledger]:
-    """Take the SQLite lock (if SQLite), open the ledger, settle what a crash left ``sending``."""
-    from publisher.store.ledger import Ledger
-    from publisher.store.ledger_safety import prepare_sqlite
-    from publisher.store.lock import LedgerLock
-
-    lock = None
-    if not config.state_is_url:
-        prepare_sqlite(Path(config.state))
-        lock = LedgerLock(config.state)
-        lock.acquire()
-    import os
-    import socket
-
-    ledger = Ledger.open(config.state_url, worker=f"{socket.gethostname()}:{os.getpid()}")
-    return lock, ledger
 
 
 def run_once(config: Config, clock: Callable[[], datetime] | None = None) -> RunReport:
     """Reconcile, publish what is due, rebuild feeds; the report says how it went."""
     import os
 
-    from publisher.app.notify import Notifier
-    from publisher.app.runner import Runner
     from publisher.app.source_jobs import poll_due
-    from publisher.channels import build_channels
-    from publisher.core.models import split_delivery_id
+    from publisher.app.startup import started
     from publisher.core.posts import read_posts
     from publisher.core.times import now_utc
-    from publisher.store.ledger_safety import guard_for
 
-    lock, ledger = open_for_run(config)
-    try:
-        clock = clock or now_utc
-        if lock is not None:
-            for taken in ledger.take_over_sending(clock(), all_rows=True):
-                logs.state_change(
-                    taken,
-                    split_delivery_id(taken)[2],
-                    "uncertain",
-                    "the last run stopped while sending; looking for it",
-                )
-        notifier = Notifier(config, ledger, clock, os.environ)
-        notifier.setup()
-        runner = Runner(config, ledger, build_channels(config), clock)
-        polled = poll_due(config, ledger, clock())
-        identity = guard_for(config)
-        if identity is not None:
-            runner.guard = identity.check
-        report = runner.run_once(read_posts(config))
+    clock = clock or now_utc
+    with started(config, clock, os.environ) as run:
+        polled = poll_due(config, run.ledger, clock())
+        report = run.runner.run_once(read_posts(config))
         report.source_errors.extend(r.error for r in polled if r.error is not None)
         try:
-            notifier.run()
+            run.notifier.run()
         except Exception as exc:  # noqa: BLE001 - an alert problem never changes the run's result
             logs.get().warning(f"notifications: {type(exc).__name__}: {exc}")
-    finally:
-        if lock is not None:
-            lock.release()
     from publisher.core.results import run_summary
 
     logs.get().info(f"run finished: {run_summary(report.outcomes, report.corrections)}")

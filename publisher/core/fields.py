@@ -77,9 +77,13 @@ def wall_time(
         except (OverflowError, ValueError):
             placed = None
         if placed is None or not FIRST_YEAR <= placed.year <= LAST_YEAR:
-            raise ctx.fail(key, f"{value} cannot be placed in time (UTC)",
-                           f"use a date between the years {FIRST_YEAR} and {LAST_YEAR}, "
-                           "e.g. 2027-05-02T10:00:00", table)  # fmt: skip
+            raise ctx.fail(
+                key,
+                f"{value} cannot be placed in time (UTC)",
+                f"use a date between the years {FIRST_YEAR} and {LAST_YEAR}, "
+                "e.g. 2027-05-02T10:00:00",
+                table,
+            )
         where = f"{table}.{key}" if table else key
         return aware, f"{where}: {warning}" if warning else None
     if isinstance(value, date):
@@ -89,8 +93,14 @@ def wall_time(
     )
 
 
-def typed(ctx: Fields, key: str, value: Any, kind: type | tuple[type, ...], example: str,
-           table: str | None = None) -> Any:  # fmt: skip
+def typed(
+    ctx: Fields,
+    key: str,
+    value: Any,
+    kind: type | tuple[type, ...],
+    example: str,
+    table: str | None = None,
+) -> Any:
     if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
         raise ctx.fail(key, f"expected {example}, got {value!r}", f"e.g. {key} = {example}", table)
     return value
@@ -110,14 +120,26 @@ def image_path(
     typed(ctx, key, value, str, '"media/photo.jpg"', table)
     image = _resolved(os.path.join(path.parent, value))
     if not _inside(str(image), str(config.posts_dir)):
-        raise ctx.fail(key, f"{value!r} is outside posts_dir ({config.posts_dir})",
-                       "keep images inside the posts folder, e.g. posts/media/", table)  # fmt: skip
+        raise ctx.fail(
+            key,
+            f"{value!r} is outside posts_dir ({config.posts_dir})",
+            "keep images inside the posts folder, e.g. posts/media/",
+            table,
+        )
     if not os.path.isfile(image):  # one stat for the usual case; a folder is named as such
         if os.path.isdir(image):
-            raise ctx.fail(key, f"image {value!r} is a folder, not an image file",
-                           "name the image file inside it", table)  # fmt: skip
-        raise ctx.fail(key, f"image {value!r} not found (looked for {image})",
-                       "check the path; it is relative to the post file", table)  # fmt: skip
+            raise ctx.fail(
+                key,
+                f"image {value!r} is a folder, not an image file",
+                "name the image file inside it",
+                table,
+            )
+        raise ctx.fail(
+            key,
+            f"image {value!r} not found (looked for {image})",
+            "check the path; it is relative to the post file",
+            table,
+        )
     return image
 
 
@@ -150,8 +172,12 @@ def event_table(ctx: Fields, data: Any, tz: str, config: Config, warnings: list[
         raise ctx.fail("event", "expected a table [event]", "write [event] and start = ...")
     unknown = sorted(set(data) - EVENT_KEYS)
     if unknown:
-        raise ctx.fail(unknown[0], "unknown key in [event]",
-                       f"known keys: {', '.join(sorted(EVENT_KEYS))}", "event")  # fmt: skip
+        raise ctx.fail(
+            unknown[0],
+            "unknown key in [event]",
+            f"known keys: {', '.join(sorted(EVENT_KEYS))}",
+            "event",
+        )
     if "start" not in data:
         raise ctx.fail("event", "[event] has no start", "add start = 2027-06-17T09:00:00")
     start, warning = wall_time(ctx, "start", data["start"], tz, "event")
@@ -174,12 +200,17 @@ def event_table(ctx: Fields, data: Any, tz: str, config: Config, warnings: list[
             if too_far:
                 raise ValueError(f"{offset!r} is more than 10 years before the event")
         except ValueError as exc:
-            raise ctx.fail("reminders", str(exc), 'e.g. reminders = ["30d", "7d", "1d", "2h"]',
-                           "event") from None  # fmt: skip
+            raise ctx.fail(
+                "reminders", str(exc), 'e.g. reminders = ["30d", "7d", "1d", "2h"]', "event"
+            ) from None
     at = data.get("reminder_time", config.reminder_time)
     if not isinstance(at, time):
-        raise ctx.fail("reminder_time", f"expected a time like 09:00:00, got {at!r}",
-                       "write it without quotes", "event")  # fmt: skip
+        raise ctx.fail(
+            "reminder_time",
+            f"expected a time like 09:00:00, got {at!r}",
+            "write it without quotes",
+            "event",
+        )
     return Event(
         start=start,
         end=end,
@@ -212,19 +243,30 @@ def override_tables(
         if kind not in installed:
             known = ", ".join(sorted(set(config.channels) | set(installed)))
             if isinstance(data, dict):  # a table: maybe a channel since removed; the rest goes on
-                problems.append(ctx.fail(name, "unknown key or channel (this table is ignored)",
-                                         f"override tables: {known}"))  # fmt: skip
+                problems.append(
+                    ctx.fail(
+                        name,
+                        "unknown key or channel (this table is ignored)",
+                        f"override tables: {known}",
+                    )
+                )
                 continue
-            raise ctx.fail(name, "unknown key or channel",
-                           f"front-matter keys: {', '.join(sorted(TOP_KEYS))}; "
-                           f"override tables: {known}")  # fmt: skip
+            raise ctx.fail(
+                name,
+                "unknown key or channel",
+                f"front-matter keys: {', '.join(sorted(TOP_KEYS))}; override tables: {known}",
+            )
         if not isinstance(data, dict):
             raise ctx.fail(name, f"expected a table [{name}]", f"write [{name}] and text = ...")
         allowed = channel_type(kind).override_keys
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise ctx.fail(unknown[0], f"not an override key for a {kind} channel",
-                           f"allowed: {', '.join(sorted(allowed))}", name)  # fmt: skip
+            raise ctx.fail(
+                unknown[0],
+                f"not an override key for a {kind} channel",
+                f"allowed: {', '.join(sorted(allowed))}",
+                name,
+            )
         publish_at = None
         if "publish_at" in data:
             publish_at, warning = wall_time(ctx, "publish_at", data["publish_at"], tz, name)
@@ -238,12 +280,15 @@ def override_tables(
             link=url(ctx, "link", data["link"], name) if "link" in data else None,
             image=image,
             image_alt=typed(ctx, "image_alt", data["image_alt"], str, '"..."', name)
-            if "image_alt" in data else None,
+            if "image_alt" in data
+            else None,
             enabled=typed(ctx, "enabled", data["enabled"], bool, "false", name)
-            if "enabled" in data else None,
+            if "enabled" in data
+            else None,
             summary=typed(ctx, "summary", data["summary"], str, '"..."', name)
-            if "summary" in data else None,
-        )  # fmt: skip
+            if "summary" in data
+            else None,
+        )
     return out
 
 
@@ -251,6 +296,10 @@ def url(ctx: Fields, key: str, value: Any, table: str | None = None) -> str:
     """A full http(s) URL (or empty): links go out as they are, so a typo must not."""
     text = typed(ctx, key, value, str, '"https://..."', table)
     if text and not re.match(r"^https?://[^\s/]+\.[^\s]*$|^https?://[^\s/]+(:\d+)?(/\S*)?$", text):
-        raise ctx.fail(key, f"{text!r} is not a full http(s) URL",
-                       'write it with https://, e.g. link = "https://example.org/news"', table)  # fmt: skip
+        raise ctx.fail(
+            key,
+            f"{text!r} is not a full http(s) URL",
+            'write it with https://, e.g. link = "https://example.org/news"',
+            table,
+        )
     return text

@@ -63,17 +63,20 @@ def split_front_matter(text: str, source: str) -> tuple[str, str]:
     lines = text.split("\n")
     if not lines or lines[0].strip() != "+++":
         raise PostError(
-            source, "no front matter: the file must start with a line '+++'",
+            source,
+            "no front matter: the file must start with a line '+++'",
             "put the TOML settings (title = ..., publish_at = ...) between two '+++' lines",
             1,
-        )  # fmt: skip
+        )
     for index in range(1, len(lines)):
         if lines[index].strip() == "+++":
             return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :])
     raise PostError(
-        source, "the front matter is not closed: no second '+++' line",
-        "add a line '+++' after the settings, before the text", 1,
-    )  # fmt: skip
+        source,
+        "the front matter is not closed: no second '+++' line",
+        "add a line '+++' after the settings, before the text",
+        1,
+    )
 
 
 def decode(raw: bytes, source: str) -> str:
@@ -99,9 +102,12 @@ def parse_post(text: str, path: Path, config: Config, source: str | None = None)
     try:
         data = tomlparse.loads(front)
     except RecursionError:
-        raise PostError(source, "the settings are nested too deeply to read",
-                        "front matter needs at most a few levels of [tables] and [lists]",
-                        2) from None  # fmt: skip
+        raise PostError(
+            source,
+            "the settings are nested too deeply to read",
+            "front matter needs at most a few levels of [tables] and [lists]",
+            2,
+        ) from None
     except tomlparse.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_LINE.search(message)
@@ -109,15 +115,19 @@ def parse_post(text: str, path: Path, config: Config, source: str | None = None)
         reason = _TOML_LINE.sub("", message).strip()
         from publisher.core.hints import toml_hint
 
-        raise PostError(source, f"the settings are not valid TOML: {reason}",
-                        toml_hint(front, line), line) from None  # fmt: skip
+        raise PostError(
+            source, f"the settings are not valid TOML: {reason}", toml_hint(front, line), line
+        ) from None
     ctx = Fields(source, front)
     language, stem = language_of(path, config)
     if language not in config.languages:
-        raise PostError(source, f"language {language!r} (from the file name) is not configured",
-                        f"use one of {', '.join(config.languages)} or add it to "
-                        "[publisher].languages; if it is not a language, rename the file "
-                        f"(e.g. {stem}-{language}.md)")  # fmt: skip
+        raise PostError(
+            source,
+            f"language {language!r} (from the file name) is not configured",
+            f"use one of {', '.join(config.languages)} or add it to "
+            "[publisher].languages; if it is not a language, rename the file "
+            f"(e.g. {stem}-{language}.md)",
+        )
     tables = {k: v for k, v in data.items() if k not in TOP_KEYS}
     warnings: list[str] = []
     problems: list[PostError] = []
@@ -127,14 +137,20 @@ def parse_post(text: str, path: Path, config: Config, source: str | None = None)
         post_id = f"{folder}/{stem}" if folder not in (None, "") else stem
     typed(ctx, "id", post_id, str, '"2027-06-final-conference"')
     if not _ID.match(post_id) or any(part in ("", ".", "..") for part in post_id.split("/")):
-        raise ctx.fail("id", f"{post_id!r} is not a usable id",
-                       'use letters, digits, "-", "_", "." and "/" between words, '
-                       'e.g. id = "2027-06-final-conference"')  # fmt: skip
+        raise ctx.fail(
+            "id",
+            f"{post_id!r} is not a usable id",
+            'use letters, digits, "-", "_", "." and "/" between words, '
+            'e.g. id = "2027-06-final-conference"',
+        )
     title = typed(ctx, "title", data.get("title", ""), str, '"A title"').strip()
     if not title:
         if not body.strip():
-            raise PostError(source, "nothing to say: no title and no text",
-                            "add title = \"...\" and a text after the second '+++'")  # fmt: skip
+            raise PostError(
+                source,
+                "nothing to say: no title and no text",
+                "add title = \"...\" and a text after the second '+++'",
+            )
         raise PostError(source, "title is missing", 'add title = "..." to the settings', 2)
     tz = typed(ctx, "timezone", data.get("timezone", config.timezone), str, '"Europe/Berlin"')
     try:
@@ -142,9 +158,12 @@ def parse_post(text: str, path: Path, config: Config, source: str | None = None)
     except ValueError as exc:
         raise ctx.fail("timezone", str(exc), 'use an IANA name like "Europe/Berlin"') from None
     if "publish_at" not in data:
-        raise PostError(source, "publish_at is missing",
-                        "add publish_at = 2027-05-02T10:00:00 (local time in the post's timezone)",
-                        2)  # fmt: skip
+        raise PostError(
+            source,
+            "publish_at is missing",
+            "add publish_at = 2027-05-02T10:00:00 (local time in the post's timezone)",
+            2,
+        )
     publish_at, warning = wall_time(ctx, "publish_at", data["publish_at"], tz, None)
     warnings.extend([warning] if warning else [])
     expires_at = None
@@ -156,10 +175,13 @@ def parse_post(text: str, path: Path, config: Config, source: str | None = None)
         channels = tuple(dict.fromkeys(strings(ctx, "channels", data["channels"])))
         for name in channels:
             if name not in config.channels:
-                problems.append(ctx.fail(
-                    "channels", f"unknown channel {name!r}; nothing is sent there",
-                    f"configured channels: {', '.join(config.channels) or '(none)'}",
-                ))  # fmt: skip
+                problems.append(
+                    ctx.fail(
+                        "channels",
+                        f"unknown channel {name!r}; nothing is sent there",
+                        f"configured channels: {', '.join(config.channels) or '(none)'}",
+                    )
+                )
         channels = tuple(n for n in channels if n in config.channels)
     image = image_path(ctx, "image", data["image"], path, config, None) if "image" in data else None
     event = event_table(ctx, data["event"], tz, config, warnings) if "event" in data else None
@@ -205,8 +227,11 @@ def read_post(path: Path, config: Config) -> Post:
         raise PostError(source, "this is a folder, not a post file", "rename it (no .md ending)")
     try:
         if path.stat().st_size > MAX_POST_BYTES:
-            raise PostError(source, f"the file is larger than {MAX_POST_BYTES // 1024} KiB",
-                            "a post file holds text; put large files elsewhere")  # fmt: skip
+            raise PostError(
+                source,
+                f"the file is larger than {MAX_POST_BYTES // 1024} KiB",
+                "a post file holds text; put large files elsewhere",
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise PostError(
@@ -227,10 +252,13 @@ def post_files(posts_dir: Path) -> list[Path]:
 def folder_error(folder: Path, exc: OSError, config: Config) -> PostError:
     """A posts folder that cannot be read: its posts keep their deliveries until it can."""
     source = _display(folder, config).rstrip("/") + "/"
-    return PostError(source, f"cannot read this folder ({exc.strerror or exc}); its posts are "
-                     "neither planned nor cancelled until it can be read",
-                     "check the folder's permissions (the user running publisher must be able "
-                     "to list and read it)")  # fmt: skip
+    return PostError(
+        source,
+        f"cannot read this folder ({exc.strerror or exc}); its posts are "
+        "neither planned nor cancelled until it can be read",
+        "check the folder's permissions (the user running publisher must be able "
+        "to list and read it)",
+    )
 
 
 def collect(results: Iterable[tuple[Path | None, Post | PostError]], config: Config) -> ReadResult:
@@ -256,12 +284,14 @@ def collect(results: Iterable[tuple[Path | None, Post | PostError]], config: Con
             continue
         names = ", ".join(p.source for p in group)
         for post in group:
-            errors.append(PostError(
-                post.source,
-                f"id {post_id!r} in language {language!r} is used by several files: {names}",
-                "give each post its own id (or language suffix); none of them is published "
-                "until then",
-            ))  # fmt: skip
+            errors.append(
+                PostError(
+                    post.source,
+                    f"id {post_id!r} in language {language!r} is used by several files: {names}",
+                    "give each post its own id (or language suffix); none of them is published "
+                    "until then",
+                )
+            )
             bad.add(post.source)
     return ReadResult(posts, errors, frozenset(bad))
 
@@ -281,9 +311,11 @@ def parse_safely(
         return exc
     except (RecursionError, OverflowError, ValueError, TypeError, KeyError, OSError) as exc:
         # The last line of defence: a value no check foresaw still stops only this file.
-        return PostError(_display(path, config),
-                         f"this file cannot be used ({type(exc).__name__}: {printable(str(exc))})",
-                         "check its dates and values; run `publisher check` after fixing it")  # fmt: skip
+        return PostError(
+            _display(path, config),
+            f"this file cannot be used ({type(exc).__name__}: {printable(str(exc))})",
+            "check its dates and values; run `publisher check` after fixing it",
+        )
 
 
 def read_posts(config: Config, paths: Iterable[Path] | None = None) -> ReadResult:

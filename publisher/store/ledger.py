@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from publisher.core.errors import LedgerError
 from publisher.core.models import EDITABLE, LedgerRow, Receipt, State
+from publisher.store.leases import Leases
 from publisher.store.ledger_safety import prepare_sqlite
 from publisher.store.schema import (
     MIGRATIONS,
@@ -38,7 +39,7 @@ __all__ = ["MIGRATIONS", "Ledger", "deliveries", "history", "make_engine", "noti
 CLOCK_CHECK = 30.0
 
 
-class Ledger(SentRows):
+class Ledger(Leases, SentRows):
     """Delivery rows and their transitions; every write is one short transaction."""
 
     def __init__(self, engine: Engine, worker: str = "") -> None:
@@ -182,8 +183,9 @@ class Ledger(SentRows):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
     # -- writing -----------------------------------------------------------------------
-    def _log(self, conn: Connection, ids: Iterable[str], state: str, detail: str | None,
-             now: datetime) -> None:  # fmt: skip
+    def _log(
+        self, conn: Connection, ids: Iterable[str], state: str, detail: str | None, now: datetime
+    ) -> None:
         rows = [
             {"delivery_id": i, "at": now, "state": state, "detail": detail, "worker": self.worker}
             for i in ids
@@ -214,59 +216,16 @@ class Ledger(SentRows):
             self._log(conn, [delivery_id], to.value, detail, now)
             return True
 
-    def sync(self, planned: Iterable[Mapping[str, Any]], now: datetime,
-             keep_sources: frozenset[str] = frozenset()) -> dict[str, int]:  # fmt: skip
+    def sync(
+        self,
+        planned: Iterable[Mapping[str, Any]],
+        now: datetime,
+        keep_sources: frozenset[str] = frozenset(),
+    ) -> dict[str, int]:
         """Bring the ledger in line with the current plan; see ``publisher.store.sync``."""
         from publisher.store.sync import sync_rows
 
         return sync_rows(self, planned, now, keep_sources)
-
-    def claim(self, now: datetime, lease: timedelta, *, limit: int = 1,
-              channel: str | None = None, exclude: Iterable[str] = ()) -> list[LedgerRow]:  # fmt: skip
-        """Atomically take up to ``limit`` due deliveries for this worker, with a lease.
-
-        ``exclude`` names deliveries this worker cannot send now (handed back untouched), so
-        they never block the ones due after them.
-        """
-        from publisher.store.claims import claim_statement
-
-        statement = claim_statement(not self.is_sqlite, channel is not None)
-        params = {"c_now": now, "c_lease_until": now + lease, "c_worker": self.worker,
-                  "c_limit": limit, "c_skip": list(exclude), "c_channel": channel}  # fmt: skip
-        with self._tx() as conn:  # one statement: pick (skipping rows others hold) and take
-            claimed = conn.execute(statement, params)
-            rows = sorted((row_from(r._mapping) for r in claimed), key=lambda r: (r.due_at, r.id))
-            self._log(conn, [r.id for r in rows], State.SENDING.value, None, now)
-            return rows
-
-    def renew(self, ids: Iterable[str], until: datetime) -> None:
-        """Extend the lease of deliveries this worker is still sending."""
-        with self._tx() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(list(ids)))
-                .where(deliveries.c.state == State.SENDING.value)
-                .where(deliveries.c.worker == self.worker)
-                .values(lease_until=until)
-            )
-
-    def take_over_sending(self, now: datetime, *, all_rows: bool) -> list[str]:
-        """Mark ``sending`` rows ``uncertain``: all (SQLite lock holder) or those whose lease ran out."""
-        query = sa.select(deliveries.c.id).where(deliveries.c.state == State.SENDING.value)
-        if not all_rows:
-            query = query.where(deliveries.c.lease_until < now)
-        with self._tx() as conn:
-            ids = [r[0] for r in conn.execute(query)]
-            if ids:
-                conn.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id.in_(ids))
-                    .where(deliveries.c.state == State.SENDING.value)
-                    .values(state=State.UNCERTAIN.value, was_uncertain=True, updated_at=now,
-                            error="the process died or its lease ran out while sending")
-                )  # fmt: skip
-                self._log(conn, ids, State.UNCERTAIN.value, "interrupted while sending", now)
-        return ids
 
     def record_attempt(self, delivery_id: str, payload: Mapping[str, Any], text: str) -> None:
         """Keep what this attempt sends, so a reconcile looks for it even if the file changes."""
@@ -277,55 +236,101 @@ class Ledger(SentRows):
                 .values(attempt=json.dumps({"payload": payload, "text": text}, sort_keys=True))
             )
 
-    def mark_sent(self, delivery_id: str, receipt: Receipt, now: datetime,
-                  payload: Mapping[str, Any] | None = None, detail: str | None = None,
-                  *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
+    def mark_sent(
+        self,
+        delivery_id: str,
+        receipt: Receipt,
+        now: datetime,
+        payload: Mapping[str, Any] | None = None,
+        detail: str | None = None,
+        *,
+        allowed: Iterable[State] | None = None,
+    ) -> bool:
         """``allowed`` narrows the states it may come from (a reconcile: only ``uncertain``)."""
         return self._move(
-            delivery_id, State.SENT, now,
+            delivery_id,
+            State.SENT,
+            now,
             allowed=allowed or (State.SENDING, State.UNCERTAIN),
             detail=detail or receipt.remote_url or receipt.remote_id,
-            remote_id=receipt.remote_id, remote_url=receipt.remote_url, sent_at=now,
-            error=None, lease_until=None, changed=False,
+            remote_id=receipt.remote_id,
+            remote_url=receipt.remote_url,
+            sent_at=now,
+            error=None,
+            lease_until=None,
+            changed=False,
             sent_hash=deliveries.c.content_hash,
             payload=json.dumps(payload, sort_keys=True) if payload is not None else None,
-        )  # fmt: skip
+        )
 
-    def mark_retrying(self, delivery_id: str, error: str, at: datetime, now: datetime,
-                      *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
+    def mark_retrying(
+        self,
+        delivery_id: str,
+        error: str,
+        at: datetime,
+        now: datetime,
+        *,
+        allowed: Iterable[State] | None = None,
+    ) -> bool:
         return self._move(
-            delivery_id, State.RETRYING, now,
-            allowed=allowed or (State.SENDING, State.UNCERTAIN), detail=error,
-            error=error, next_attempt_at=at, lease_until=None,
-        )  # fmt: skip
+            delivery_id,
+            State.RETRYING,
+            now,
+            allowed=allowed or (State.SENDING, State.UNCERTAIN),
+            detail=error,
+            error=error,
+            next_attempt_at=at,
+            lease_until=None,
+        )
 
-    def mark_failed(self, delivery_id: str, error: str, now: datetime,
-                    *, allowed: Iterable[State] | None = None) -> bool:  # fmt: skip
+    def mark_failed(
+        self, delivery_id: str, error: str, now: datetime, *, allowed: Iterable[State] | None = None
+    ) -> bool:
         return self._move(
-            delivery_id, State.FAILED, now,
+            delivery_id,
+            State.FAILED,
+            now,
             allowed=allowed or (State.SENDING, State.UNCERTAIN, State.PENDING, State.RETRYING),
-            detail=error, error=error, lease_until=None,
-        )  # fmt: skip
+            detail=error,
+            error=error,
+            lease_until=None,
+        )
 
     def mark_uncertain(self, delivery_id: str, error: str, now: datetime) -> bool:
         return self._move(
-            delivery_id, State.UNCERTAIN, now, allowed=(State.SENDING,), detail=error,
-            error=error, was_uncertain=True, lease_until=None,
-        )  # fmt: skip
+            delivery_id,
+            State.UNCERTAIN,
+            now,
+            allowed=(State.SENDING,),
+            detail=error,
+            error=error,
+            was_uncertain=True,
+            lease_until=None,
+        )
 
     def mark_expired(self, delivery_id: str, reason: str, now: datetime) -> bool:
         return self._move(
-            delivery_id, State.EXPIRED, now,
-            allowed=(State.PENDING, State.RETRYING, State.SENDING), detail=reason, error=reason,
+            delivery_id,
+            State.EXPIRED,
+            now,
+            allowed=(State.PENDING, State.RETRYING, State.SENDING),
+            detail=reason,
+            error=reason,
             lease_until=None,
-        )  # fmt: skip
+        )
 
     def release(self, delivery_id: str, reason: str, now: datetime) -> bool:
         """Give a claimed delivery back untouched (e.g. its token is unset): it stays pending."""
         return self._move(
-            delivery_id, State.PENDING, now, allowed=(State.SENDING,), detail=reason,
-            error=reason, lease_until=None, attempts=deliveries.c.attempts - 1,
-        )  # fmt: skip
+            delivery_id,
+            State.PENDING,
+            now,
+            allowed=(State.SENDING,),
+            detail=reason,
+            error=reason,
+            lease_until=None,
+            attempts=deliveries.c.attempts - 1,
+        )
 
     def retry(self, ids: Iterable[str] | None, now: datetime) -> list[str]:
         """Failed -> pending with a fresh catch-up clock (all failed ones when ``ids`` is None)."""
@@ -336,11 +341,17 @@ class Ledger(SentRows):
             found = [r[0] for r in conn.execute(query)]
             if found:
                 conn.execute(
-                    deliveries.update().where(deliveries.c.id.in_(found)).values(
-                        state=State.PENDING.value, attempts=0, next_attempt_at=None,
-                        catch_up_from=now, updated_at=now, error=None,
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(found))
+                    .values(
+                        state=State.PENDING.value,
+                        attempts=0,
+                        next_attempt_at=None,
+                        catch_up_from=now,
+                        updated_at=now,
+                        error=None,
                     )
-                )  # fmt: skip
+                )
                 self._log(conn, found, State.PENDING.value, "retry requested", now)
         return found
 
@@ -350,7 +361,12 @@ class Ledger(SentRows):
             receipt = Receipt(remote_id=sent_url, remote_url=sent_url)
             return self.mark_sent(delivery_id, receipt, now, detail=f"resolved by hand: {sent_url}")
         return self._move(
-            delivery_id, State.PENDING, now, allowed=(State.UNCERTAIN,),
-            detail="resolved by hand: not sent", error=None, next_attempt_at=None,
+            delivery_id,
+            State.PENDING,
+            now,
+            allowed=(State.UNCERTAIN,),
+            detail="resolved by hand: not sent",
+            error=None,
+            next_attempt_at=None,
             catch_up_from=now,
-        )  # fmt: skip
+        )

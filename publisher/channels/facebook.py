@@ -119,6 +119,11 @@ class FacebookChannel:
             f"{GOOD_IMAGE_WIDTH} x {GOOD_IMAGE_WIDTH}); it will look blurred"
         )
 
+    @staticmethod
+    def image_problems(path: Path) -> list[str]:
+        """Why this network would refuse the image, by its bytes (``check`` asks without rendering)."""
+        return image_problems(path)
+
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery: /feed with message and link, or /photos."""
         from publisher.core.render import effective, social_text

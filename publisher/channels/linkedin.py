@@ -132,6 +132,11 @@ class LinkedInChannel:
             "look blurred or show as a thumbnail"
         )
 
+    @staticmethod
+    def image_problems(path: Path) -> list[str]:
+        """Why this network would refuse the image, by its bytes (``check`` asks without rendering)."""
+        return image_problems(path)
+
     def render(self, delivery: Delivery) -> Draft:
         """The exact request for a delivery; pure (reads only the image's size), no token."""
         from publisher.core.render import effective

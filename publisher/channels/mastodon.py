@@ -125,6 +125,11 @@ class MastodonChannel:
 
     # -- render: pure -------------------------------------------------------------------
 
+    @staticmethod
+    def image_problems(path: Path) -> list[str]:
+        """Why this network would refuse the image, by its bytes (``check`` asks without rendering)."""
+        return image_problems(path)
+
     def render(self, delivery: Delivery) -> Draft:
         """The status for a delivery: its text with the link, visibility, language, image."""
         from publisher.core.render import effective, social_text

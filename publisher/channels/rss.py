@@ -118,6 +118,17 @@ class RssChannel:
             rel = Path(image.name)
         return "/".join(rel.parts)
 
+    @staticmethod
+    def image_problems(path: Path) -> list[str]:
+        """A feed takes any image it can read (``check`` asks without rendering)."""
+        from publisher.core.images import ImageProblem, inspect
+
+        try:
+            inspect(path)
+        except ImageProblem as exc:
+            return [str(exc)]
+        return []
+
     def render(self, delivery: Delivery) -> Draft:
         """The item as it will stand in the feed."""
         from publisher.core.reminders import reminder_text

@@ -19,7 +19,7 @@ from publisher.core.posts import ReadResult, read_cached, read_posts
 from publisher.core.render import length_bound
 
 #: The key of a post's verdict in the per-file cache (a new shape gets a new key).
-VERDICT = "check-2"
+VERDICT = "check-3"
 
 
 @dataclass(frozen=True)
@@ -92,25 +92,38 @@ def check_posts(
 
 
 def _verdict(post: Post, config: Config, channels: Mapping[str, Any]) -> tuple[Any, ...]:
-    """(deliveries planned, warnings, refused texts or images, dues) of one post."""
+    """(deliveries planned, warnings, refused texts or images, dues) of one post.
+
+    A text is rendered only when the cheap length bound cannot clear it; an image is judged
+    by the channel's ``image_problems`` (its bytes), so a post with an image is not rendered
+    for that either.  A channel without ``image_problems`` (a plugin) renders to tell.
+    """
     from publisher.core.image_size import image_warnings
     from publisher.core.images import has_image
+    from publisher.core.render import effective
 
     deliveries, dropped = plan_post(post, config)
     problems: list[tuple[Any, str, str, str]] = []
     fits: set[tuple[str, bool]] = set()  # a channel's reminders share one bound (no templates)
-    image = any(has_image(d) for d in deliveries[:1])  # an image is checked by rendering
+    judged: dict[tuple[str, str], list[str]] = {}  # (channel, image): its problems, once
+    image = bool(deliveries) and has_image(deliveries[0])
     for delivery in deliveries:
-        kind = (delivery.channel, delivery.offset is None)
-        if kind in fits:
-            continue
         channel = channels[delivery.channel]
-        if not image and bound_clears(delivery, channel, config):
-            fits.add(kind)  # the bound does not depend on which reminder it is
-            continue
-        messages = channel.render(delivery).errors
-        if image and not messages:
-            fits.add(kind)  # the image is the same for its reminders
+        judge = getattr(channel, "image_problems", None)
+        messages: list[str] = []
+        if image and judge is not None:
+            path = effective(delivery, channel.config).image
+            if path is not None:
+                key = (delivery.channel, str(path))
+                if key not in judged:
+                    judged[key] = judge(path)
+                    messages.extend(judged[key])
+        kind = (delivery.channel, delivery.offset is None)
+        if kind not in fits:
+            if (image and judge is None) or not bound_clears(delivery, channel, config):
+                messages.extend(m for m in channel.render(delivery).errors if m not in messages)
+            else:
+                fits.add(kind)  # the bound does not depend on which reminder it is
         problems.extend((delivery.due_at, delivery.id, post.source, m) for m in messages)
     warned = [*dropped, *image_warnings(deliveries, channels)]
     expiring = {n for n, c in config.channels.items() if c.options.get("token_expires_at")}

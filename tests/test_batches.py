@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 try:
-    import test_scheduler as s
+    from fakes.graph import FakeGraph
+    from support import Clock
+    from support.in_process import ENV, T0, make_config, make_daemon, post_text
 except ImportError:  # tests/ run as a package
-    from tests import test_scheduler as s
+    from tests.fakes.graph import FakeGraph
+    from tests.support import Clock
+    from tests.support.in_process import ENV, T0, make_config, make_daemon, post_text
 
 from publisher.app.sending import CLAIM_BATCH
 from publisher.core.models import State
 
-graph = s.graph  # the scheduler tests' fixture
-T0, Clock, make_config, make_daemon, post_text = (
-    s.T0,
-    s.Clock,
-    s.make_config,
-    s.make_daemon,
-    s.post_text,
-)
+
+@pytest.fixture
+def graph(monkeypatch: pytest.MonkeyPatch):
+    with FakeGraph() as fake:
+        monkeypatch.setenv(ENV, fake.token)
+        yield fake
 
 
 def write_due(tmp_path, count: int) -> None:

@@ -9,7 +9,7 @@ import random
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from publisher.app.notify import Notifier
 from publisher.app.runner import Runner
 from publisher.channels import build_channels
 from publisher.channels.base import Http
-from publisher.core.config import Config, parse_config
+from publisher.core.config import Config
 from publisher.core.models import UNSETTLED, Post, Receipt, State
 from publisher.core.posts import read_post, read_posts
 from publisher.core.watch import PostWatcher
@@ -29,48 +29,11 @@ from publisher.store.ledger import Ledger
 try:
     from fakes.graph import FakeGraph, Script, error_body
     from support import Clock
+    from support.in_process import ENV, T0, make_config, make_daemon, post_text
 except ImportError:  # tests/ run as a package
     from tests.fakes.graph import FakeGraph, Script, error_body
     from tests.support import Clock
-
-ENV = "PUBLISHER_FACEBOOK_TOKEN"
-T0 = datetime(2027, 5, 3, 8, 0, tzinfo=UTC)
-
-
-def post_text(title: str, at: datetime, extra: str = "") -> str:
-    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f'+++\ntitle = "{title}"\npublish_at = {stamp}\n{extra}+++\nAbout {title}.\n'
-
-
-def make_config(tmp_path: Path, graph: FakeGraph | None = None, *, rss: bool = True,
-                **publisher: Any) -> Config:  # fmt: skip
-    notify = publisher.pop("_notify", False)
-    channels: dict[str, Any] = {}
-    if graph is not None:
-        channels["facebook"] = {"type": "facebook", "page_id": graph.page_id, "token_env": ENV,
-                                "api_url": graph.url, **publisher.pop("facebook", {})}  # fmt: skip
-    if rss:
-        channels["rss"] = {"type": "rss", "path": "public/feed.xml", "title": "News",
-                           "link": "https://example.org/", "feed_url": "https://example.org/f.xml"}  # fmt: skip
-    data = {
-        "publisher": {"timezone": "Europe/Berlin", "languages": ["en"], "retry_backoff": "1s",
-                      **publisher},
-        "channels": channels,
-        **({"notify": {"urls_env": ["ALERTS"]}} if notify else {}),
-    }  # fmt: skip
-    (tmp_path / "posts").mkdir(exist_ok=True)
-    return parse_config(data, tmp_path / "config.toml")
-
-
-def make_daemon(config: Config, clock: Clock) -> Daemon:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    ledger = Ledger.open(config.state_url, worker="test")
-    runner = Runner(config, ledger, build_channels(config, Http(timeout=(1.0, 2.0))), clock,
-                    rng=random.Random(7))  # fmt: skip
-    scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.start(paused=True)
-    return Daemon(config, ledger, runner, PostWatcher(config), clock=clock, scheduler=scheduler)
+    from tests.support.in_process import ENV, T0, make_config, make_daemon, post_text
 
 
 @pytest.fixture

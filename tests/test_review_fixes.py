@@ -70,3 +70,13 @@ def test_the_preview_page_counts_a_status_as_mastodon_does(site: Site, invoke, t
     assert invoke(site, "preview", "--format", "html", "-o", str(page)).exit_code == 0
     [shown] = re.findall(r"([\d,]+) / 500 characters", page.read_text(encoding="utf-8"))
     assert int(shown.replace(",", "")) == length_rule("mastodon")(status) < len(status)
+
+
+def test_an_expiry_before_the_publish_time_is_a_warning(site: Site, invoke):
+    site.write_post(
+        "exp.en.md",
+        'title = "Exp"\npublish_at = 2027-07-01T10:00:00\nexpires_at = 2027-06-15T10:00:00',
+    )
+    for command in (["check"], ["preview"]):
+        result = invoke(site, *command)
+        assert "expires_at 2027-06-15 10:00 is not after publish_at" in result.stderr, command

@@ -57,6 +57,17 @@ def warn(message: str) -> None:
     click.echo(f"warning: {printable(message)}", err=True)
 
 
+def write_to(output: Path, text: str) -> None:
+    """``-o FILE``: write the output there; a folder that is missing or read-only is a usage error."""
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"-o {output}: cannot write ({exc.strerror})",
+            "check that the folder exists and is writable",
+        ) from None
+
+
 def finish(status: int) -> NoReturn:
     raise click.exceptions.Exit(int(status))
 

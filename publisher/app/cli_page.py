@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from publisher.core.errors import UsageError
-
 if TYPE_CHECKING:
     from publisher.app.preview import Entry
     from publisher.channels.base import Channel
@@ -43,13 +41,9 @@ def write_page(
             stream.write(html)
         output = Path(name)
     elif output is not None:
-        try:
-            output.write_text(html, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(
-                f"-o {output}: cannot write ({exc.strerror})",
-                "check that the folder exists and is writable",
-            ) from None
+        from publisher.app.cli import write_to
+
+        write_to(output, html)
     else:
         sys.stdout.write(html)
         return

@@ -15,6 +15,7 @@ from publisher.app.cli import (
     report_post_errors,
     token_warnings,
     warn,
+    write_to,
 )
 from publisher.app.cli_help import FROM_HELP, UNTIL_HELP
 from publisher.core.errors import ExitStatus, UsageError
@@ -119,13 +120,7 @@ def preview(
     else:
         text = as_text(items)
     if output:
-        try:
-            output.write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(
-                f"-o {output}: cannot write ({exc.strerror})",
-                "check that the folder exists and is writable",
-            ) from None
+        write_to(output, text + "\n")
     else:
         click.echo(text)
     finish(ExitStatus.BAD_INPUT if read.errors else ExitStatus.OK)

@@ -96,18 +96,9 @@ def describe(result: PollResult, dry_run: bool) -> list[str]:
 
 
 def _read_only_store(url: str) -> SourceLedger | None:
-    import sqlalchemy as sa
+    from publisher.store.source_ledger import read_only
 
-    from publisher.store.ledger import Ledger
-    from publisher.store.source_ledger import SourceLedger
-
-    ledger = Ledger.open_read_only(url)
-    if ledger is None:
-        return None
-    with ledger.engine.connect() as conn:
-        if not sa.inspect(conn).has_table("source_items"):
-            return None
-    return SourceLedger(ledger)
+    return read_only(url)
 
 
 def _deliver_alerts(opts: Options, config: Config, ledger: Ledger) -> None:

@@ -9,20 +9,16 @@ edit is recorded there too and never touches the delivery's ``sent`` state.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from publisher.channels.base import Channel, Feed
 from publisher.core.errors import ChannelError, TokenMissing
-from publisher.core.models import Delivery, Draft, LedgerRow, State
+from publisher.core.models import Delivery, Draft, LedgerRow
 from publisher.core.rows import content_hash
-from publisher.store.ledger import Ledger, deliveries, history
-from publisher.store.schema import row_from
+from publisher.store.ledger import Ledger
 
 #: The history "state" of an edit and of a failed one (the delivery itself stays ``sent``).
 EDITED = "edited"
@@ -46,19 +42,8 @@ class Correction:
 def changed_rows(
     ledger: Ledger, ids: Iterable[str] | None = None, channels: Iterable[str] | None = None
 ) -> list[LedgerRow]:
-    """Sent deliveries whose post file changed since they went out (one indexed query)."""
-    query = (
-        sa.select(deliveries)
-        .where(deliveries.c.state == State.SENT.value)
-        .where(deliveries.c.changed.is_(True))
-        .order_by(deliveries.c.due_at, deliveries.c.id)
-    )
-    if ids is not None:
-        query = query.where(deliveries.c.id.in_(list(ids)))
-    if channels is not None:
-        query = query.where(deliveries.c.channel.in_(list(channels)))
-    with ledger.engine.connect() as conn:
-        return [row_from(dict(r._mapping)) for r in conn.execute(query)]
+    """Sent deliveries whose post file changed since they went out."""
+    return ledger.changed_sent(ids, channels)
 
 
 def correct(
@@ -137,20 +122,7 @@ def _correct_one(
     except (ChannelError, TokenMissing) as exc:
         return _failed(ledger, row, getattr(exc, "message", str(exc)), now)
     detail = f"edited to match its post file{f': {receipt_url}' if receipt_url else ''}"
-    with ledger.engine.begin() as conn:
-        conn.execute(
-            deliveries.update()
-            .where(deliveries.c.id == row.id)
-            .where(deliveries.c.state == State.SENT.value)
-            .values(
-                payload=json.dumps(draft.payload, sort_keys=True),
-                changed=False,
-                sent_hash=digest,
-                content_hash=digest,
-                updated_at=now,
-            )
-        )
-        _log(conn, ledger, row.id, EDITED, detail, now)
+    ledger.record_edit(row.id, draft.payload, digest, EDITED, detail, now)
     return Correction(row.id, row.channel, True, detail)
 
 
@@ -165,29 +137,11 @@ def _same_item(draft: Draft, sent: Mapping[str, Any]) -> Draft:
 
 def _failed_lately(ledger: Ledger, delivery_id: str, now: datetime) -> bool:
     """True when this delivery's latest history entry is a failed edit less than an hour old."""
-    query = (
-        sa.select(history.c.state, history.c.at)
-        .where(history.c.delivery_id == delivery_id)
-        .order_by(history.c.seq.desc())
-        .limit(1)
-    )
-    with ledger.engine.connect() as conn:
-        last = conn.execute(query).first()
-    return last is not None and last.state == EDIT_FAILED and now - last.at < EDIT_RETRY
+    last = ledger.last_entry(delivery_id)
+    return last is not None and last[0] == EDIT_FAILED and now - last[1] < EDIT_RETRY
 
 
 def _failed(ledger: Ledger, row: LedgerRow, message: str, now: datetime) -> Correction:
     """A failed edit goes to the history only: the delivery stays ``sent`` and ``changed``."""
-    with ledger.engine.begin() as conn:
-        _log(conn, ledger, row.id, EDIT_FAILED, message, now)
+    ledger.record_note(row.id, EDIT_FAILED, message, now)
     return Correction(row.id, row.channel, False, message)
-
-
-def _log(
-    conn: sa.Connection, ledger: Ledger, delivery_id: str, state: str, detail: str, now: datetime
-) -> None:
-    conn.execute(
-        history.insert().values(
-            delivery_id=delivery_id, at=now, state=state, detail=detail, worker=ledger.worker
-        )
-    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -101,3 +101,72 @@ class SentRows:
                     ],
                 )
         return bool(done == 1)
+
+    # -- corrections after publishing (DESIGN §9) --------------------------------------
+    def changed_sent(
+        self, ids: Iterable[str] | None = None, channels: Iterable[str] | None = None
+    ) -> list[LedgerRow]:
+        """Sent deliveries whose post file changed since they went out (one indexed query)."""
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.state == State.SENT.value)
+            .where(deliveries.c.changed.is_(True))
+            .order_by(deliveries.c.due_at, deliveries.c.id)
+        )
+        if ids is not None:
+            query = query.where(deliveries.c.id.in_(list(ids)))
+        if channels is not None:
+            query = query.where(deliveries.c.channel.in_(list(channels)))
+        with self.engine.connect() as conn:
+            return [row_from(dict(r._mapping)) for r in conn.execute(query)]
+
+    def record_edit(
+        self,
+        delivery_id: str,
+        payload: Mapping[str, Any],
+        digest: str,
+        state: str,
+        detail: str,
+        now: datetime,
+    ) -> None:
+        """The live post matches its file again: keep the new payload, clear ``changed``."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id)
+                .where(deliveries.c.state == State.SENT.value)
+                .values(
+                    payload=json.dumps(payload, sort_keys=True),
+                    changed=False,
+                    sent_hash=digest,
+                    content_hash=digest,
+                    updated_at=now,
+                )
+            )
+            self._history(conn, delivery_id, state, detail, now)
+
+    def record_note(self, delivery_id: str, state: str, detail: str, now: datetime) -> None:
+        """A history entry that changes nothing else (e.g. a failed edit: still ``sent``)."""
+        with self.engine.begin() as conn:
+            self._history(conn, delivery_id, state, detail, now)
+
+    def last_entry(self, delivery_id: str) -> tuple[str, datetime] | None:
+        """The latest history entry of a delivery: its state and when."""
+        query = (
+            sa.select(history.c.state, history.c.at)
+            .where(history.c.delivery_id == delivery_id)
+            .order_by(history.c.seq.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            last = conn.execute(query).first()
+        return None if last is None else (last.state, last.at)
+
+    def _history(
+        self, conn: sa.Connection, delivery_id: str, state: str, detail: str, now: datetime
+    ) -> None:
+        conn.execute(
+            history.insert().values(
+                delivery_id=delivery_id, at=now, state=state, detail=detail, worker=self.worker
+            )
+        )

@@ -83,6 +83,19 @@ def _insert(ledger: Ledger, table: sa.Table) -> Any:
     return sqlite_insert(table) if ledger.is_sqlite else pg_insert(table)
 
 
+def read_only(url: str) -> SourceLedger | None:
+    """The sources' part of an existing ledger, read only; None without a ledger or its tables."""
+    from publisher.store.ledger import Ledger
+
+    ledger = Ledger.open_read_only(url)
+    if ledger is None:
+        return None
+    with ledger.engine.connect() as conn:
+        if not sa.inspect(conn).has_table("source_items"):
+            return None
+    return SourceLedger(ledger)
+
+
 class SourceLedger:
     """Reads and writes the two source tables of one ledger; each write is one transaction."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 try:
-    from support import RSS_CHANNELS, Site, site_config
+    from support import CHANNELS, RSS_CHANNELS, Site, config_text, site_config
 except ImportError:  # tests/ run as a package
-    from tests.support import RSS_CHANNELS, Site, site_config
+    from tests.support import CHANNELS, RSS_CHANNELS, Site, config_text, site_config
 
 FACEBOOK = """
 [channels.facebook]
@@ -80,3 +80,19 @@ def test_an_expiry_before_the_publish_time_is_a_warning(site: Site, invoke):
     for command in (["check"], ["preview"]):
         result = invoke(site, *command)
         assert "expires_at 2027-06-15 10:00 is not after publish_at" in result.stderr, command
+
+
+def test_preview_reports_an_image_a_channel_refuses_as_an_error_and_exits_2(site: Site, invoke):
+
+    site.write_config(config_text(CHANNELS))
+    (site.posts / "media").mkdir()
+    (site.posts / "media" / "photo.webp").write_bytes(b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\0" * 40)
+    site.write_post(
+        "pic.en.md", 'title = "Pic"\npublish_at = 2027-07-01T10:00:00\nimage = "media/photo.webp"'
+    )
+    result = invoke(site, "preview")
+    assert result.exit_code == 2
+    assert "pic.en.md: linkedin: the image photo.webp is WEBP" in result.stderr
+    assert "pic.en.md: facebook: the image photo.webp is WEBP" in result.stderr
+    assert "pic.en.md: rss:" not in result.stderr  # a feed takes any image it can read
+    assert result.stdout.count("will not be sent: the image photo.webp") >= 2  # beside each

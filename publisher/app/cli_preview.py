@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -108,11 +110,13 @@ def preview(
         plan_warnings=result.warnings,
         keep_overdue=start is None,
     )
+    refused = refused_images(items, channels)
+    status = ExitStatus.BAD_INPUT if read.errors or refused else ExitStatus.OK
     if fmt == "html":
         from publisher.app.cli_page import write_page
 
         write_page(items, channels, config, now, (window_start, window_end), output, open_page)
-        finish(ExitStatus.BAD_INPUT if read.errors else ExitStatus.OK)
+        finish(status)
     if fmt == "json":
         text = json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2)
     elif fmt == "list":
@@ -123,4 +127,32 @@ def preview(
         write_to(output, text + "\n")
     else:
         click.echo(text)
-    finish(ExitStatus.BAD_INPUT if read.errors else ExitStatus.OK)
+    finish(status)
+
+
+def refused_images(items: Sequence[Any], channels: Mapping[str, Any]) -> set[str]:
+    """Post files whose image a channel refuses (§7: an error in preview too, not a warning).
+
+    Each refusal is said once per file, image and channel, on stderr; the page and the text
+    show it beside the delivery.
+    """
+    from publisher.app.cli import error
+    from publisher.core.images import draft_hint
+    from publisher.core.render import effective
+
+    said: set[tuple[str, str, str]] = set()
+    files: set[str] = set()
+    for item in items:
+        delivery = item.delivery
+        channel = channels.get(delivery.channel)
+        judge = getattr(channel, "image_problems", None)
+        if item.state == "sent" or channel is None or judge is None:
+            continue
+        image = effective(delivery, channel.config).image
+        if image is None or (delivery.post.source, str(image), delivery.channel) in said:
+            continue
+        said.add((delivery.post.source, str(image), delivery.channel))
+        for problem in judge(image):
+            error(f"{delivery.post.source}: {delivery.channel}: {problem}", draft_hint(problem))
+            files.add(delivery.post.source)
+    return files

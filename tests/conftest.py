@@ -1,7 +1,8 @@
 """Shared fixtures: a site on disk (config + posts), a clock to pass in, and the CLI in-process.
 
-The helpers themselves live in ``tests/support/``; the names below stay importable from here
-for tests written before it existed.
+The helpers themselves live in ``tests/support/``.  Under ``PUBLISHER_CI=1`` the property
+tests run derandomized (the same examples every run), so CI is repeatable; run them locally
+without it to explore new examples.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from publisher.app.cli import Options, cli
 
@@ -25,6 +27,10 @@ except ImportError:  # tests/ run as a package
     from tests.support.postgres import fresh_database
 
 __all__ = ["IN_CI", "REPO", "RSS_CHANNELS", "Clock", "Site", "site_config"]
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if IN_CI:
+    settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ without it to explore new examples.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,12 +20,16 @@ from publisher.app.cli import Options, cli
 
 try:
     from fakes.feeds import FeedSite
+    from fakes.graph import FakeGraph
     from support import IN_CI, REPO, RSS_CHANNELS, Clock, Site, site_config
     from support.postgres import fresh_database
 except ImportError:  # tests/ run as a package
     from tests.fakes.feeds import FeedSite
+    from tests.fakes.graph import FakeGraph
     from tests.support import IN_CI, REPO, RSS_CHANNELS, Clock, Site, site_config
     from tests.support.postgres import fresh_database
+
+FACEBOOK_TOKEN_ENV = "PUBLISHER_FACEBOOK_TOKEN"
 
 __all__ = ["IN_CI", "REPO", "RSS_CHANNELS", "Clock", "Site", "site_config"]
 
@@ -86,3 +91,16 @@ def feeds() -> Iterator[FeedSite]:
     site = FeedSite()
     yield site
     site.close()
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    """The Graph API fake on 127.0.0.1 (modules that need it otherwise define their own)."""
+    with FakeGraph() as fake:
+        yield fake
+
+
+@pytest.fixture
+def env(graph: FakeGraph) -> dict[str, str]:
+    """The environment of a real ``publisher`` process: the fake's token, unbuffered output."""
+    return {**os.environ, FACEBOOK_TOKEN_ENV: graph.token, "PYTHONUNBUFFERED": "1"}

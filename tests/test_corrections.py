@@ -20,12 +20,6 @@ NEWS = 'title = "Working group in Magdeburg"\npublish_at = 2027-06-01T09:00:00'
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as server:
-        yield server
-
-
-@pytest.fixture
 def linkedin() -> Iterator[FakeLinkedIn]:
     with FakeLinkedIn(LI_TOKEN) as server:
         yield server

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,9 +23,7 @@ import pytest
 from publisher.core.models import State
 
 try:
-    from fakes.graph import FakeGraph
     from support.processes import (
-        ENV,
         daemon,
         rows,
         state_of,
@@ -35,9 +32,7 @@ try:
         write_post,
     )
 except ImportError:  # tests/ run as a package
-    from tests.fakes.graph import FakeGraph
     from tests.support.processes import (
-        ENV,
         daemon,
         rows,
         state_of,
@@ -47,17 +42,6 @@ except ImportError:  # tests/ run as a package
     )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as fake:
-        yield fake
-
-
-@pytest.fixture
-def env(graph: FakeGraph) -> dict[str, str]:
-    return {**os.environ, ENV: graph.token, "PYTHONUNBUFFERED": "1"}
 
 
 # -- on time ------------------------------------------------------------------------------------

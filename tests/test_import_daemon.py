@@ -12,23 +12,15 @@ import pytest
 
 try:
     from fakes.feeds import FeedSite
-    from fakes.graph import FakeGraph
     from support.processes import daemon, wait_until, write_config, write_post
     from support.sources import rss
 except ImportError:  # tests/ run as a package
     from tests.fakes.feeds import FeedSite
-    from tests.fakes.graph import FakeGraph
     from tests.support.processes import daemon, wait_until, write_config, write_post
     from tests.support.sources import rss
 
 pytestmark = pytest.mark.e2e
 ENV = "PUBLISHER_FACEBOOK_TOKEN"
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as fake:
-        yield fake
 
 
 @pytest.fixture

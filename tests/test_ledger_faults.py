@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,10 +17,8 @@ from publisher.core.models import State
 from publisher.store.ledger import Ledger
 
 try:
-    from fakes.graph import FakeGraph
     from support.processes import ENV, Proc, daemon, rows, wait_until, write_config, write_post
 except ImportError:  # tests/ run as a package
-    from tests.fakes.graph import FakeGraph
     from tests.support.processes import (
         ENV,
         Proc,
@@ -33,12 +30,6 @@ except ImportError:  # tests/ run as a package
     )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as fake:
-        yield fake
 
 
 def all_sent(config: Path, ids: list[str]) -> bool:

@@ -8,9 +8,7 @@ failure under ``PUBLISHER_CI=1``.  ``/work/notes/ci-postgres.sh`` starts a throw
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,24 +19,11 @@ from publisher.core.models import State
 from publisher.store.ledger import Ledger, history
 
 try:
-    from fakes.graph import FakeGraph
-    from support.processes import ENV, Proc, daemon, wait_until, write_config
+    from support.processes import Proc, daemon, wait_until, write_config
 except ImportError:  # tests/ run as a package
-    from tests.fakes.graph import FakeGraph
-    from tests.support.processes import ENV, Proc, daemon, wait_until, write_config
+    from tests.support.processes import Proc, daemon, wait_until, write_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as fake:
-        yield fake
-
-
-@pytest.fixture
-def env(graph: FakeGraph) -> dict[str, str]:
-    return {**os.environ, ENV: graph.token}
 
 
 def open_ledger(url: str) -> Ledger:

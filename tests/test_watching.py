@@ -6,7 +6,6 @@ The tick is an hour here, so only the notifications can explain a change seen wi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,9 +13,7 @@ import pytest
 from publisher.core.models import State
 
 try:
-    from fakes.graph import FakeGraph
     from support.processes import (
-        ENV,
         daemon,
         rows,
         state_of,
@@ -25,9 +22,7 @@ try:
         write_post,
     )
 except ImportError:  # tests/ run as a package
-    from tests.fakes.graph import FakeGraph
     from tests.support.processes import (
-        ENV,
         daemon,
         rows,
         state_of,
@@ -35,17 +30,6 @@ except ImportError:  # tests/ run as a package
         write_config,
         write_post,
     )
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as fake:
-        yield fake
-
-
-@pytest.fixture
-def env(graph: FakeGraph) -> dict[str, str]:
-    return {**os.environ, ENV: graph.token, "PYTHONUNBUFFERED": "1"}
 
 
 pytestmark = pytest.mark.e2e

@@ -1,12 +1,11 @@
 """An image's width and height (PNG, GIF, JPEG), for "smaller than recommended" advice.
 
 The header is read by ``publisher.core.images.inspect``, the one reader of image headers;
-this module only caches its answer per file version and turns it into advice.
+this module turns its answer (kept there per file version) into advice.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,7 @@ from publisher.core.images import ImageProblem, inspect
 def dimensions(path: Path) -> tuple[int, int] | None:
     """(width, height) in pixels, or None when the file is missing or not PNG/GIF/JPEG."""
     try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return _dimensions(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=1024)
-def _dimensions(path: str, size: int, mtime: int) -> tuple[int, int] | None:
-    """Cached per (path, size, mtime), so ``check`` reads each image version once."""
-    try:
-        facts = inspect(Path(path))
+        facts = inspect(path)  # kept per file version there: each image is read once
     except ImageProblem:
         return None
     if facts.width is None or facts.height is None:

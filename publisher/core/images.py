@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,28 @@ class ImageProblem(Exception):
 
 
 def inspect(path: Path) -> ImageFacts:
-    """Read the image's first bytes; raise ``ImageProblem`` saying why it is unusable."""
-    if path.is_dir():
+    """Read the image's first bytes; raise ``ImageProblem`` saying why it is unusable.
+
+    The answer is kept per file version (path, size, mtime), so the several channels and
+    checks that ask about one image read it once.
+    """
+    import stat
+
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ImageProblem(f"the image {path} does not exist") from None
+    except OSError as exc:
+        raise ImageProblem(f"the image {path} cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
         raise ImageProblem(f"the image {path.name} is a folder, not an image file")
+    return _inspect(path, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=1024)
+def _inspect(path: Path, size: int, mtime_ns: int) -> ImageFacts:
     try:
         with path.open("rb") as handle:
-            size = path.stat().st_size
             head = handle.read(HEAD)
     except FileNotFoundError:
         raise ImageProblem(f"the image {path} does not exist") from None

@@ -55,15 +55,17 @@ def correct(
     ids: Iterable[str] | None = None,
     on_demand: bool = False,
     names: Iterable[str] | None = None,
+    rows: Iterable[LedgerRow] | None = None,
 ) -> list[Correction]:
     """Bring changed, sent deliveries in line with their files.
 
     On a pass (``on_demand`` False) feeds are always corrected and social posts only where
     the channel has ``update_published = true``; ``publisher update`` (``on_demand``) edits
-    the named deliveries on any channel that can edit.
+    the named deliveries on any channel that can edit.  ``rows``: the changed rows, when the
+    caller has read them already.
     """
     out: list[Correction] = []
-    for row in changed_rows(ledger, ids, names):
+    for row in changed_rows(ledger, ids, names) if rows is None else rows:
         channel = channels.get(row.channel)
         if channel is None or hasattr(channel, "follow"):
             continue  # gone, or a calendar, which brings its entries up to date itself

@@ -18,12 +18,19 @@ def run_corrections(runner: Runner, report: RunReport, names: Iterable[str] | No
     from publisher.app.corrections import changed_rows, correct
 
     wanted = [n for n in (runner.channels if names is None else names) if n in runner.channels]
-    edits = {row.channel for row in changed_rows(runner.ledger, channels=wanted)}
+    rows = changed_rows(runner.ledger, channels=wanted)
+    if not rows:
+        return  # the usual pass: one query, no token read
     # a token is read only for a channel that has something to edit (DESIGN §2)
-    chosen = [n for n in wanted if n in edits and runner.token_ok(runner.channels[n], report)]
-    for done in correct(
-        runner.ledger, runner.channels, runner.deliveries, runner.now(), names=chosen
-    ):
+    editable = {
+        name
+        for name in {r.channel for r in rows}
+        if isinstance(runner.channels[name], Feed)
+        or runner.channels[name].config.options.get("update_published")
+    }
+    chosen = {name for name in editable if runner.token_ok(runner.channels[name], report)}
+    mine = [r for r in rows if r.channel in chosen]
+    for done in correct(runner.ledger, runner.channels, runner.deliveries, runner.now(), rows=mine):
         report.corrections.append(done)
         (logs.get().info if done.done else logs.get().warning)(f"{done.id}: {done.detail}")
 
